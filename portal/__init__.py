@@ -1,0 +1,76 @@
+"""The 集运 customer portal: create_app() builds the Flask application."""
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import database
+from portal.config import TestConfig, check_production_safety, config_from_env
+from portal.errors import install_error_handlers, login_required_answer
+from portal.extensions import babel, csrf, db, login_manager, migrate
+from portal.i18n import LANGUAGE_NAMES, format_fen, select_locale
+from portal.security import install_security_headers
+from portal.services.accounts import load_session_user
+
+MIGRATIONS_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations"
+)
+
+
+def create_app(overrides: dict | None = None, testing: bool = False) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(TestConfig if testing else config_from_env())
+    app.config.update(overrides or {})
+    check_production_safety(app.config)
+    database.resolve_database_uri(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app)
+
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        n = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    install_error_handlers(app)
+    install_security_headers(app)
+    database.mark_request_read_only(app)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        database.install_sqlite_hooks(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.refresh_view = "auth.reauthenticate"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+    login_manager.unauthorized_handler(login_required_answer)
+
+    @app.context_processor
+    def _template_globals():
+        return {"language_names": LANGUAGE_NAMES, "current_locale": select_locale()}
+
+    app.jinja_env.filters["fen"] = format_fen
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.account import bp as account_bp
+    from portal.auth import bp as auth_bp
+    from portal.main import bp as main_bp
+    from portal.ops import bp as ops_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(account_bp, url_prefix="/account")
+    app.register_blueprint(ops_bp, url_prefix="/ops")

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("account", __name__)
+
+from portal.account import views  # noqa: E402, F401

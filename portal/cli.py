@@ -1,0 +1,56 @@
+"""Command-line tools: `flask create-staff` and `flask demo-data`."""
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import STAFF_ROLES, User, Warehouse
+from portal.services import accounts
+from portal.services.errors import DomainError
+
+DEMO_CUSTOMER = ("13800138000", "demo-customer-2026")
+DEMO_STAFF = ("admin@jiyun-demo.com", "demo-staff-2026")
+DEMO_WAREHOUSE = {
+    "name": "深圳宝安集运仓",
+    "contact_name": "集运仓",
+    "phone": "0755-23456789",
+    "region": "广东省深圳市宝安区",
+    "address_line": "福永街道凤凰第一工业区 8 栋 3 楼",
+    "postcode": "518103",
+}
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-staff")
+    @click.option("--login", "identifier", required=True, help="Mobile number or email.")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(STAFF_ROLES))
+    def create_staff(identifier: str, password: str, roles: tuple[str, ...]) -> None:
+        """Create a staff user (or give an existing account staff roles)."""
+        try:
+            user = accounts.create_staff(identifier, password, list(roles))
+        except DomainError as err:
+            db.session.rollback()
+            raise click.ClickException(str(err.message)) from err
+        db.session.commit()
+        click.echo(f"staff user {user.login_name} has roles: {', '.join(sorted(user.role_names))}")
+
+    @app.cli.command("demo-data")
+    def demo_data() -> None:
+        """Load demo data (idempotent) and print the demo logins."""
+        load_demo_data()
+        db.session.commit()
+        click.echo("Demo logins:")
+        click.echo(f"  customer: {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
+        click.echo(f"  staff:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+
+
+def load_demo_data() -> None:
+    """A demo warehouse, customer and staff user; running it twice changes nothing."""
+    if db.session.scalar(select(Warehouse).where(Warehouse.name == DEMO_WAREHOUSE["name"])) is None:
+        db.session.add(Warehouse(**DEMO_WAREHOUSE))
+    if db.session.scalar(select(User).where(User.phone == "+86" + DEMO_CUSTOMER[0])) is None:
+        accounts.register_customer(*DEMO_CUSTOMER, locale="zh_CN")
+    accounts.create_staff(DEMO_STAFF[0], DEMO_STAFF[1], list(STAFF_ROLES))
+    db.session.flush()

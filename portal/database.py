@@ -1,0 +1,85 @@
+"""Engine settings for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite: WAL, foreign keys on every connection, a busy timeout, and write transactions opened
+with BEGIN IMMEDIATE so that two writers queue instead of failing with "database is locked"
+when a read lock is upgraded. Requests with a safe method (GET, HEAD, OPTIONS) open deferred
+transactions so readers never wait for writers.
+PostgreSQL: pool_pre_ping and statement/lock timeouts so a stuck query fails fast.
+"""
+
+import contextvars
+import os
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+_read_only = contextvars.ContextVar("sqlite_read_only", default=False)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def engine_options(app: Flask) -> dict:
+    """Engine keyword arguments for the configured database URL."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.get_backend_name() == "sqlite":
+        connect_args = options.setdefault("connect_args", {})
+        connect_args.setdefault("check_same_thread", False)
+        connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+    elif url.get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+        connect_args = options.setdefault("connect_args", {})
+        connect_args.setdefault(
+            "options",
+            f"-c statement_timeout={app.config['PG_STATEMENT_TIMEOUT_MS']}"
+            f" -c lock_timeout={app.config['PG_LOCK_TIMEOUT_MS']}"
+            " -c timezone=UTC",
+        )
+    return options
+
+
+def resolve_database_uri(app: Flask) -> None:
+    """Default to portal.sqlite3 in the instance folder; accept postgres:// URLs from hosts."""
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        os.makedirs(app.instance_path, exist_ok=True)
+        uri = "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3")
+    if uri.startswith("postgres://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgres://")
+    elif uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+
+
+def install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+    """Set the pragmas on every new connection and take over BEGIN from the driver."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
+
+
+def mark_request_read_only(app: Flask) -> None:
+    """Open deferred (read) transactions for safe-method requests, immediate ones otherwise."""
+
+    @app.before_request
+    def _set_intent():
+        _read_only.set(request.method in SAFE_METHODS)
+
+    @app.teardown_request
+    def _reset_intent(_exc):
+        _read_only.set(False)

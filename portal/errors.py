@@ -1,0 +1,61 @@
+"""Friendly error pages, and the htmx answers for an expired login or a stale CSRF token."""
+
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+from portal.htmx import is_htmx
+
+ERROR_PAGES = {400, 403, 404, 405, 413, 500}
+# For htmx requests the error is shown in the flash region instead of the request's target.
+HTMX_ERROR_HEADERS = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+
+
+def _error_response(status: int, message: str | None = None):
+    if is_htmx():
+        body = render_template("errors/_error.html", status=status, message=message)
+        return body, status, HTMX_ERROR_HEADERS
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(_err):
+        if is_htmx():
+            # The page holds a stale token: reload it rather than swap an error into it.
+            return "", 400, {"HX-Refresh": "true"}
+        return _error_response(
+            400, _("This page has expired. Please go back, refresh and try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        if err.code not in ERROR_PAGES:
+            return err
+        return _error_response(err.code)
+
+    @app.errorhandler(Exception)
+    def _crash(_err: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return _error_response(500)
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def login_required_answer():
+    """Flask-Login's unauthorized handler: HX-Redirect for htmx, a redirect otherwise."""
+    if is_htmx():
+        # Come back to the page the user was on, not to the fragment URL.
+        page = _path_of(request.headers.get("HX-Current-URL") or request.path)
+        return "", 401, {"HX-Redirect": url_for("auth.login", next=page)}
+    flash(_("Please log in to continue."), "info")
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))

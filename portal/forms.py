@@ -1,0 +1,18 @@
+"""Helpers shared by every feature's forms."""
+
+from flask_wtf import FlaskForm
+
+from portal.services.errors import DomainError
+
+
+def add_error(form: FlaskForm, err: DomainError) -> None:
+    """Show a service's refusal next to its field, or above the form when it names none."""
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None:
+        field.errors = [*field.errors, err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value

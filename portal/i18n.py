@@ -1,0 +1,39 @@
+"""Locale selection: the user's saved choice, then the visitor's cookie, then zh_CN."""
+
+from flask import current_app, has_request_context, request
+from flask_login import current_user
+
+LANG_COOKIE = "lang"
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in languages:
+        return cookie
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def remember_language(response, locale: str | None) -> None:
+    """Keep the language for this browser too, so it survives logging out."""
+    if locale in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANG_COOKIE,
+            locale,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+        )
+
+
+def format_fen(amount_fen: int) -> str:
+    """Integer fen as yuan with two decimals, e.g. 123456 -> "1,234.56" (no float involved)."""
+    sign = "-" if amount_fen < 0 else ""
+    yuan, fen = divmod(abs(amount_fen), 100)
+    return f"{sign}{yuan:,}.{fen:02d}"

@@ -1,0 +1,42 @@
+"""What the customer's home page shows: where to ship to, and counts of their things."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import User, Warehouse
+
+
+@dataclass(frozen=True)
+class HomeSummary:
+    warehouses: list[Warehouse]
+    # state -> count; the parcel, order and wallet features fill these as they land.
+    parcels: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, int] = field(default_factory=dict)
+    balance_fen: int = 0
+
+
+PARCEL_STATES = ("expected", "received", "consolidated")
+ORDER_STATES = ("pending_pack", "awaiting_payment", "paid", "shipped")
+
+
+def active_warehouses() -> list[Warehouse]:
+    return list(
+        db.session.scalars(
+            select(Warehouse).where(Warehouse.is_active.is_(True)).order_by(Warehouse.id)
+        )
+    )
+
+
+def home_summary(user: User) -> HomeSummary:
+    """The warehouses to ship to, and the user's parcel, order and balance figures.
+
+    No parcel, order or wallet tables exist yet, so every count is zero until those features land.
+    """
+    return HomeSummary(
+        warehouses=active_warehouses(),
+        parcels=dict.fromkeys(PARCEL_STATES, 0),
+        orders=dict.fromkeys(ORDER_STATES, 0),
+        balance_fen=0,
+    )

@@ -1,0 +1,22 @@
+"""Domain errors carry a user-facing message (lazily translated) and, optionally, the form field."""
+
+
+class DomainError(Exception):
+    """A business rule refused the act; nothing was written."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationFailed(DomainError):
+    """An input is not acceptable (wrong format, taken, unknown code)."""
+
+
+class LoginRefused(DomainError):
+    """Wrong credentials, or too many attempts; never says which account exists."""
+
+    def __init__(self, message, retry_after: int = 0):
+        super().__init__(message, field="identifier")
+        self.retry_after = retry_after
