@@ -7,7 +7,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import database
 from portal.config import TestConfig, check_production_safety, config_from_env
-from portal.errors import install_error_handlers, login_required_answer
+from portal.errors import (
+    install_error_handlers,
+    login_required_answer,
+    refresh_required_answer,
+)
 from portal.extensions import babel, csrf, db, login_manager, migrate
 from portal.i18n import LANGUAGE_NAMES, format_fen, select_locale
 from portal.security import install_security_headers
@@ -52,10 +56,10 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.refresh_view = "auth.reauthenticate"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_session_user)
     login_manager.unauthorized_handler(login_required_answer)
+    login_manager.needs_refresh_handler(refresh_required_answer)
 
     @app.context_processor
     def _template_globals():

@@ -50,12 +50,22 @@ def _path_of(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def login_required_answer():
-    """Flask-Login's unauthorized handler: HX-Redirect for htmx, a redirect otherwise."""
+def _to_login(message: str):
+    """Send the user to the login page and back here afterwards: HX-Redirect for htmx."""
+    flash(message, "info")
     if is_htmx():
         # Come back to the page the user was on, not to the fragment URL.
         page = _path_of(request.headers.get("HX-Current-URL") or request.path)
         return "", 401, {"HX-Redirect": url_for("auth.login", next=page)}
-    flash(_("Please log in to continue."), "info")
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.login", next=target))
+
+
+def login_required_answer():
+    """Flask-Login's unauthorized handler."""
+    return _to_login(_("Please log in to continue."))
+
+
+def refresh_required_answer():
+    """Flask-Login's needs-refresh handler: sensitive pages want a password typed this session."""
+    return _to_login(_("For your security, please enter your password again."))

@@ -9,7 +9,7 @@ def is_htmx() -> bool:
 
 
 def is_partial() -> bool:
-    """A request that wants a fragment: htmx, not targeting the whole page, not a history restore."""
+    """A request that wants a fragment: htmx, not aimed at the whole page, not a history restore."""
     return (
         is_htmx()
         and request.headers.get("HX-Request-Type") != "full"

@@ -1,1 +1,1 @@
-"""Business acts: one function per act, shared by customer and ops views. They flush, never commit."""
+"""Business acts: one function per act, shared by customer and ops views; they never commit."""

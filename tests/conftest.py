@@ -1,0 +1,200 @@
+"""Fixtures: an app on each database (SQLite and a private PostgreSQL server), clients, factories.
+
+Every test that asks for `app` (or anything built on it) runs twice: once on SQLite, once on
+PostgreSQL. The schema is built once per database by running the Alembic migrations; after
+each test every table is emptied.
+"""
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Base, User, UserRole, Warehouse
+from portal.services import accounts
+from tests.pg_server import PostgresServer, find_bindir
+
+BACKENDS = ("sqlite", "postgresql")
+DEFAULT_PASSWORD = "correct horse battery"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def _terminal_warning(config, text_: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(text_, red=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(pytestconfig):
+    bindir = find_bindir()
+    if bindir is None:
+        message = (
+            "NO POSTGRESQL BINARIES FOUND (pg_ctl): the PostgreSQL half of the suite is SKIPPED. "
+            "Install the Debian package 'postgresql' to run it."
+        )
+        if IN_CI:
+            pytest.fail(message + " CI must run both databases.")
+        _terminal_warning(pytestconfig, message)
+        yield None
+        return
+    server = PostgresServer(bindir)
+    server.start()
+    yield server
+    server.stop()
+
+
+def make_app(url: str, **overrides):
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, **overrides}, testing=True)
+
+
+def migrate_to_head(url: str) -> None:
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "portal.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate_to_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(pg_server):
+    if pg_server is None:
+        pytest.skip("PostgreSQL binaries are not installed")
+    url = pg_server.create_database("portal_test")
+    migrate_to_head(url)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request):
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def empty_all_tables() -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (our own table names)
+    db.session.commit()
+
+
+@pytest.fixture
+def app(db_url):
+    app = make_app(db_url)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def backend(app) -> str:
+    with app.app_context():
+        return db.engine.dialect.name
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    identifier: str
+    password: str
+    customer_code: str
+    invite_code: str
+
+
+@pytest.fixture
+def make_customer(app) -> Callable[..., Account]:
+    serial = iter(range(1, 10_000))
+
+    def make(identifier: str | None = None, password: str = DEFAULT_PASSWORD, **attrs) -> Account:
+        identifier = identifier or f"1391234{next(serial):04d}"
+        with app.app_context():
+            user = accounts.register_customer(identifier, password, attrs.pop("invite_code", ""))
+            for name, value in attrs.items():
+                setattr(user, name, value)
+            db.session.commit()
+            return Account(user.id, identifier, password, user.customer_code, user.invite_code)
+
+    return make
+
+
+@pytest.fixture
+def make_staff(app, make_customer) -> Callable[..., Account]:
+    def make(*roles: str, identifier: str | None = None) -> Account:
+        account = make_customer(identifier)
+        with app.app_context():
+            user = db.session.get(User, account.id)
+            user.roles.extend(UserRole(role=r) for r in (roles or ("admin",)))
+            db.session.commit()
+        return account
+
+    return make
+
+
+@pytest.fixture
+def make_warehouse(app) -> Callable[..., int]:
+    def make(**attrs) -> int:
+        values = {
+            "name": "深圳测试仓",
+            "contact_name": "仓库收",
+            "phone": "0755-88886666",
+            "region": "广东省深圳市龙华区",
+            "address_line": "民治街道测试路 1 号",
+            "postcode": "518131",
+            **attrs,
+        }
+        with app.app_context():
+            warehouse = Warehouse(**values)
+            db.session.add(warehouse)
+            db.session.commit()
+            return warehouse.id
+
+    return make
+
+
+def run_together(app, count: int, work: Callable[[int], object]) -> list[object]:
+    """Run work(i) in `count` threads released at once, each in its own app context and session.
+
+    Returns each thread's result, or the exception it raised.
+    """
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def runner(i: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[i] = work(i)
+            except Exception as exc:  # noqa: BLE001 (the caller inspects it)
+                db.session.rollback()
+                results[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
