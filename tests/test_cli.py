@@ -1,0 +1,63 @@
+"""`flask demo-data` and `flask create-staff`."""
+
+from sqlalchemy import func, select
+
+from portal.cli import DEMO_CUSTOMER, DEMO_STAFF
+from portal.extensions import db
+from portal.models import User, Warehouse
+from tests.helpers import login, soup
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_data_is_idempotent_and_its_logins_work(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo-data"])
+    assert first.exit_code == 0, first.output
+    assert DEMO_CUSTOMER[0] in first.output and DEMO_CUSTOMER[1] in first.output
+    assert DEMO_STAFF[0] in first.output and DEMO_STAFF[1] in first.output
+    assert runner.invoke(args=["demo-data"]).exit_code == 0
+    assert count(app, User) == 2
+    assert count(app, Warehouse) == 1
+
+    customer = type("A", (), {"identifier": DEMO_CUSTOMER[0], "password": DEMO_CUSTOMER[1]})
+    client = app.test_client()
+    assert login(client, customer).status_code == 303
+    assert soup(client.get("/")).find(attrs={"data-testid": "warehouse-address"}) is not None
+
+    staff = type("A", (), {"identifier": DEMO_STAFF[0], "password": DEMO_STAFF[1]})
+    staff_client = app.test_client()
+    assert login(staff_client, staff).status_code == 303
+    assert staff_client.get("/ops/").status_code == 200
+
+
+def test_create_staff(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["create-staff", "--login", "ops@example.com", "--role", "warehouse",
+              "--role", "finance"],
+        input="a staff passphrase\na staff passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "ops@example.com"))
+        assert user.role_names == {"warehouse", "finance"}
+
+
+def test_create_staff_refuses_bad_input(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["create-staff", "--login", "not-an-email@", "--role", "admin"],
+        input="a staff passphrase\na staff passphrase\n",
+    )
+    assert result.exit_code != 0
+    assert "有效的邮箱" in result.output
+    result = runner.invoke(
+        args=["create-staff", "--login", "x@example.com", "--role", "janitor"],
+        input="a staff passphrase\na staff passphrase\n",
+    )
+    assert result.exit_code != 0
+    assert count(app, User) == 0
