@@ -14,6 +14,7 @@ from portal.errors import (
 )
 from portal.extensions import babel, csrf, db, login_manager, migrate
 from portal.i18n import LANGUAGE_NAMES, format_fen, select_locale
+from portal.requests import PortalRequest
 from portal.security import install_security_headers
 from portal.services.accounts import load_session_user
 
@@ -24,6 +25,7 @@ MIGRATIONS_DIR = os.path.join(
 
 def create_app(overrides: dict | None = None, testing: bool = False) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = PortalRequest
     app.config.from_object(TestConfig if testing else config_from_env())
     app.config.update(overrides or {})
     check_production_safety(app.config)

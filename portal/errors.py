@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -36,7 +36,12 @@ def install_error_handlers(app: Flask) -> None:
     def _http(err: HTTPException):
         if err.code not in ERROR_PAGES:
             return err
-        return _error_response(err.code)
+        response = make_response(_error_response(err.code))
+        # Keep the exception's own headers but its body's type, e.g. the Allow header of a 405.
+        for name, value in err.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _crash(_err: Exception):
@@ -46,7 +51,10 @@ def install_error_handlers(app: Flask) -> None:
 
 
 def _path_of(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed HX-Current-URL header, e.g. "http://["
+        return request.path
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 

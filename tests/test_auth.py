@@ -1,4 +1,4 @@
-"""Register, log in, log out, change password: the happy paths, the refusals and the htmx answers."""
+"""Register, log in, log out, change password: happy paths, refusals and htmx answers."""
 
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime

@@ -37,8 +37,15 @@ def test_demo_data_is_idempotent_and_its_logins_work(app):
 def test_create_staff(app):
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["create-staff", "--login", "ops@example.com", "--role", "warehouse",
-              "--role", "finance"],
+        args=[
+            "create-staff",
+            "--login",
+            "ops@example.com",
+            "--role",
+            "warehouse",
+            "--role",
+            "finance",
+        ],
         input="a staff passphrase\na staff passphrase\n",
     )
     assert result.exit_code == 0, result.output

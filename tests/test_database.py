@@ -2,6 +2,7 @@
 
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -47,7 +48,7 @@ def test_a_page_is_served_while_another_connection_holds_the_write_lock(sqlite_u
     with app.app_context():
         user_id = accounts.register_customer("13800138091", "a long enough passphrase").id
         db.session.commit()
-        account = type("A", (), {"identifier": "13800138091", "password": "a long enough passphrase"})
+        account = SimpleNamespace(identifier="13800138091", password="a long enough passphrase")
     login(client, account)
     writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
@@ -69,8 +70,13 @@ def test_timestamps_are_stored_and_returned_in_utc(app):
     shanghai = timezone(timedelta(hours=8))
     with app.app_context():
         warehouse = Warehouse(
-            name="时区仓", contact_name="x", phone="1", region="r", address_line="a",
-            postcode="1", created_at=datetime(2026, 11, 22, 9, 30, tzinfo=shanghai),
+            name="时区仓",
+            contact_name="x",
+            phone="1",
+            region="r",
+            address_line="a",
+            postcode="1",
+            created_at=datetime(2026, 11, 22, 9, 30, tzinfo=shanghai),
         )
         db.session.add(warehouse)
         db.session.commit()
@@ -83,8 +89,15 @@ def test_timestamps_are_stored_and_returned_in_utc(app):
 def test_naive_datetimes_are_refused(app):
     with app.app_context():
         db.session.add(
-            Warehouse(name="n", contact_name="x", phone="1", region="r", address_line="a",
-                      postcode="1", created_at=datetime(2026, 1, 1))
+            Warehouse(
+                name="n",
+                contact_name="x",
+                phone="1",
+                region="r",
+                address_line="a",
+                postcode="1",
+                created_at=datetime(2026, 1, 1),
+            )
         )
         with pytest.raises(Exception, match="naive datetime"):
             db.session.flush()

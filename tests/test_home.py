@@ -1,6 +1,7 @@
 """The home page: landing for visitors, warehouse address with the customer code once logged in."""
 
 import pytest
+
 from tests.helpers import login, soup
 
 

@@ -23,9 +23,25 @@ def extracted(tmp_path_factory) -> set[str]:
     """Every translatable string in the code and templates, extracted afresh."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "--no-location", "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "--no-location",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as fh:
         return {m.id for m in read_po(fh) if m.id}
@@ -42,9 +58,9 @@ def test_catalogue_is_complete(extracted, locale):
         message = translated[msgid]
         assert message.string, f"{locale}: empty translation for {msgid!r}"
         assert not message.fuzzy, f"{locale}: fuzzy translation for {msgid!r}"
-        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(
-            PLACEHOLDER.findall(msgid)
-        ), f"{locale}: placeholders differ in {msgid!r}"
+        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(PLACEHOLDER.findall(msgid)), (
+            f"{locale}: placeholders differ in {msgid!r}"
+        )
 
 
 def test_templates_have_no_untranslated_visible_text():

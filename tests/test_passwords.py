@@ -55,8 +55,12 @@ def test_passwords_of_8_64_128_characters_are_accepted_verbatim(app, client, len
 
 
 def test_129_characters_and_common_passwords_are_refused(client):
-    for password, message in [("x" * 129, "最多 128"), ("iloveyou", "太常见"),
-                              ("Password1", "太常见"), ("qwerty123", "太常见")]:
+    for password, message in [
+        ("x" * 129, "最多 128"),
+        ("iloveyou", "太常见"),
+        ("Password1", "太常见"),
+        ("qwerty123", "太常见"),
+    ]:
         response = post(
             client,
             "/auth/register",

@@ -109,8 +109,13 @@ def test_rotating_x_forwarded_for_does_not_help(app, client, make_customer):
 
 def test_the_same_identifier_typed_differently_shares_one_counter(app, client, make_customer):
     make_customer("13800138081")
-    for typed in ["13800138081", "+86 138 0013 8081", "+8613800138081", "0086 13800138081",
-                  "138-0013-8081"]:
+    for typed in [
+        "13800138081",
+        "+86 138 0013 8081",
+        "+8613800138081",
+        "0086 13800138081",
+        "138-0013-8081",
+    ]:
         post(client, "/auth/login", {"identifier": typed, "password": "not it at all"})
     response = post(client, "/auth/login", {"identifier": "13800138081", "password": "x" * 9})
     assert "尝试次数过多" in field_error(response, "identifier")

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db
 from portal.models import STAFF_ROLES, User, UserRole, utcnow
 from portal.services import throttle
-from portal.services.codes import new_customer_code, new_invite_code, normalise_code
+from portal.services.codes import ALPHABET, new_customer_code, new_invite_code, normalise_code
 from portal.services.errors import LoginRefused, ValidationFailed
 from portal.services.identifiers import LoginIdentifier, parse_identifier
 from portal.services.passwords import (
@@ -34,6 +34,9 @@ def _taken_error(identifier: LoginIdentifier) -> ValidationFailed:
 def find_referrer(invite_code: str) -> User:
     """The user owning an invite code; raises ValidationFailed for an unknown code."""
     code = normalise_code(invite_code)
+    # Only a code we could have issued is looked up (PostgreSQL refuses NUL bytes in a query).
+    if not set(code) <= set(ALPHABET):
+        raise ValidationFailed(_l("This invite code does not exist."), "invite_code")
     referrer = db.session.execute(select(User).where(User.invite_code == code)).scalar_one_or_none()
     if referrer is None or referrer.is_disabled:
         raise ValidationFailed(_l("This invite code does not exist."), "invite_code")

@@ -159,8 +159,7 @@ def page(request, context, console_log):
 
     def on_console(msg) -> None:
         url = msg.location.get("url", "")
-        # Chromium asks for /favicon.ico on its own and logs the 404; the portal has no icon.
-        if msg.type == "error" and not url.endswith("/favicon.ico"):
+        if msg.type == "error":
             console_log.errors.append(f"console: {msg.text} ({url})")
 
     page.on("console", on_console)
