@@ -23,6 +23,7 @@ def upgrade():
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('valid_from', sa.Date(), nullable=False),
     sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('valid_to IS NULL OR valid_to > valid_from', name=op.f('ck_rate_cards_dates')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rate_cards')),

@@ -51,6 +51,8 @@ class RateCard(Base):
     name: Mapped[str] = mapped_column(String(100))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # Bumped by every edit so that caches of the loaded card (keyed by id and revision) expire.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     channels: Mapped[list["Channel"]] = relationship(
