@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import STAFF_ROLES, User, Warehouse
+from portal.rates_cli import register as register_rates_cli
 from portal.services import accounts
 from portal.services.errors import DomainError
 
@@ -44,6 +45,8 @@ def register_cli(app: Flask) -> None:
         click.echo("Demo logins:")
         click.echo(f"  customer: {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
         click.echo(f"  staff:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
+
+    register_rates_cli(app)
 
 
 def load_demo_data() -> None:

@@ -408,6 +408,8 @@ HAWAII_ZONES = (
     [
         ("", "96813", "EXACT"),
         ("", " 968-13", "EXACT"),
+        ("", "96813-1234", "EXACT"),  # a US ZIP+4 counts as its ZIP
+        ("", "96701-0001", "RANGE"),
         ("", "96814", "LONGER-PREFIX"),
         ("", "96822", "PREFIX"),
         ("", "96701", "RANGE"),

@@ -37,6 +37,14 @@ def postcode_score(pattern: str, postcode: str) -> tuple[int, int] | None:
     return (2, 0) if pattern == postcode else None
 
 
+def destination_postcode(destination: Destination) -> str:
+    """The destination's postcode as zones list it: a US ZIP+4 counts as its five-digit ZIP."""
+    code = normalise_postcode(destination.postcode)
+    if destination.country == "US" and len(code) == 9 and code.isdigit():
+        return code[:5]
+    return code
+
+
 def area_score(area: Area, destination: Destination) -> tuple[int, int, int] | None:
     """Specificity of an area for a destination (postcode > region > country), or None."""
     if area.country != destination.country:
@@ -44,7 +52,7 @@ def area_score(area: Area, destination: Destination) -> tuple[int, int, int] | N
     if area.region and area.region != normalise_region(destination.region):
         return None
     if area.postcode:
-        score = postcode_score(area.postcode, normalise_postcode(destination.postcode))
+        score = postcode_score(area.postcode, destination_postcode(destination))
         return None if score is None else (3, *score)
     return (2, 0, 0) if area.region else (1, 0, 0)
 
