@@ -1,17 +1,21 @@
 """Command-line tools: `flask create-staff` and `flask demo-data`."""
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import STAFF_ROLES, User, Warehouse
+from portal.models import STAFF_ROLES, RateCard, User, Warehouse
 from portal.rates_cli import register as register_rates_cli
 from portal.services import accounts
 from portal.services.errors import DomainError
+from portal.services.rate_sheets import import_rate_card
 
 DEMO_CUSTOMER = ("13800138000", "demo-customer-2026")
 DEMO_STAFF = ("admin@jiyun-demo.com", "demo-staff-2026")
+DEMO_RATE_CARD = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rate-card"
 DEMO_WAREHOUSE = {
     "name": "深圳宝安集运仓",
     "contact_name": "集运仓",
@@ -50,10 +54,12 @@ def register_cli(app: Flask) -> None:
 
 
 def load_demo_data() -> None:
-    """A demo warehouse, customer and staff user; running it twice changes nothing."""
+    """A demo warehouse, customer, staff user and rate card; running it twice changes nothing."""
     if db.session.scalar(select(Warehouse).where(Warehouse.name == DEMO_WAREHOUSE["name"])) is None:
         db.session.add(Warehouse(**DEMO_WAREHOUSE))
     if db.session.scalar(select(User).where(User.phone == "+86" + DEMO_CUSTOMER[0])) is None:
         accounts.register_customer(*DEMO_CUSTOMER, locale="zh_CN")
     accounts.create_staff(DEMO_STAFF[0], DEMO_STAFF[1], list(STAFF_ROLES))
+    if db.session.scalar(select(RateCard.id).limit(1)) is None:
+        import_rate_card(DEMO_RATE_CARD)
     db.session.flush()

@@ -1238,7 +1238,7 @@ def card_summary(card: RateCard) -> dict[str, Any]:
         **_columns(card),
         "zones": [
             {**_columns(zone), "areas": [_columns(area) for area in zone.areas]}
-            for zone in card.zones
+            for zone in sorted(card.zones, key=lambda z: (z.kind, z.code))
         ],
         "channels": [
             {
