@@ -13,7 +13,7 @@ from portal.errors import (
     refresh_required_answer,
 )
 from portal.extensions import babel, csrf, db, login_manager, migrate
-from portal.i18n import LANGUAGE_NAMES, format_fen, select_locale
+from portal.i18n import LANGUAGE_NAMES, format_fen, format_kg, select_locale
 from portal.requests import PortalRequest
 from portal.security import install_security_headers
 from portal.services.accounts import load_session_user
@@ -68,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
         return {"language_names": LANGUAGE_NAMES, "current_locale": select_locale()}
 
     app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.filters["kg"] = format_kg
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -75,8 +76,10 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth import bp as auth_bp
     from portal.main import bp as main_bp
     from portal.ops import bp as ops_bp
+    from portal.quote import bp as quote_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(ops_bp, url_prefix="/ops")
+    app.register_blueprint(quote_bp)

@@ -37,3 +37,10 @@ def format_fen(amount_fen: int) -> str:
     sign = "-" if amount_fen < 0 else ""
     yuan, fen = divmod(abs(amount_fen), 100)
     return f"{sign}{yuan:,}.{fen:02d}"
+
+
+def format_kg(grams: int) -> str:
+    """Integer grams as kg, trailing zeros dropped but one decimal kept: 1200 -> "1.2"."""
+    kg, rest = divmod(grams, 1000)
+    decimals = f"{rest:03d}".rstrip("0") or "0"
+    return f"{kg}.{decimals}"

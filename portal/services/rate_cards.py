@@ -3,12 +3,13 @@
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.models import Channel, ChannelZone, RateCard, RateZone, Surcharge
+from portal.models import Channel, ChannelZone, RateCard, RateZone, Surcharge, utcnow
 from portal.models import DutyRule as DutyRuleRow
 from portal.services.pricing_areas import normalise_region
 from portal.services.pricing_types import (
@@ -19,6 +20,19 @@ from portal.services.pricing_types import (
     SurchargeRule,
     ZoneRates,
 )
+
+BUSINESS_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def business_today() -> date:
+    """Rate cards and surcharges change at midnight in China, where the warehouse works."""
+    return utcnow().astimezone(BUSINESS_ZONE).date()
+
+
+def channels_in_force(on: date) -> tuple[ChannelRates, ...]:
+    """The active channels of the card valid on a day (none when no card is)."""
+    card = current_card(on)
+    return card_channels(card) if card is not None else ()
 
 
 def current_card(on: date) -> RateCard | None:

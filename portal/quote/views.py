@@ -1,0 +1,67 @@
+"""The public freight quote: every channel for a destination, live while the user types."""
+
+from flask import render_template, request
+from flask_login import login_required
+
+from portal.htmx import is_partial, page_or_partial
+from portal.quote import bp, labels
+from portal.quote.forms import QuoteForm
+from portal.quote.offers import Offers, country_choices, serving
+from portal.services import rate_cards
+from portal.services.pricing import quote, quote_all
+
+QUERY_FIELDS = (
+    "country",
+    "postcode",
+    "city",
+    "weight",
+    "length",
+    "width",
+    "height",
+    "category",
+    "declared",
+    "insure",
+)
+
+
+def _context(form: QuoteForm, **extra) -> dict:
+    """What the quote templates need: the form, the words for codes, the parameters to carry."""
+    carried = {name: request.args[name] for name in QUERY_FIELDS if request.args.get(name)}
+    return {
+        "form": form,
+        "labels": labels,
+        "ship_params": carried,
+        "oob_errors": is_partial(),
+        **extra,
+    }
+
+
+@bp.route("/quote")
+def index():
+    day = rate_cards.business_today()
+    channels = rate_cards.channels_in_force(day)
+    form = QuoteForm(request.args, countries=country_choices(channels))
+    offers, status = None, 200
+    if any(request.args.get(name) for name in QUERY_FIELDS):
+        if form.validate():
+            wanted = serving(channels, form.country.data)
+            offers = Offers(quote_all(wanted, form.to_request(day)), form)
+        else:
+            status = 422
+    return page_or_partial(
+        "quote/index.html", "quote/_results.html", status, **_context(form, offers=offers)
+    )
+
+
+@bp.route("/quote/ship")
+@login_required
+def ship():
+    """Where "ship with this" leads until the order wizard exists: the chosen channel re-quoted."""
+    day = rate_cards.business_today()
+    channels = rate_cards.channels_in_force(day)
+    form = QuoteForm(request.args, countries=country_choices(channels))
+    chosen = next((c for c in channels if c.code == request.args.get("channel")), None)
+    if chosen is None or not form.validate():
+        return render_template("quote/ship.html", **_context(form, offer=None)), 422
+    offer = quote(chosen, form.to_request(day))
+    return render_template("quote/ship.html", **_context(form, offer=offer))
