@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import STAFF_ROLES, RateCard, User, Warehouse
+from portal.quote.cli import register as register_quote_cli
 from portal.rates_cli import register as register_rates_cli
 from portal.services import accounts
 from portal.services.errors import DomainError
@@ -51,6 +52,7 @@ def register_cli(app: Flask) -> None:
         click.echo(f"  staff:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
 
     register_rates_cli(app)
+    register_quote_cli(app)
 
 
 def load_demo_data() -> None:

@@ -8,16 +8,22 @@ from portal.htmx import hx_redirect
 from portal.i18n import remember_language
 from portal.main import bp
 from portal.main.forms import LanguageForm
+from portal.quote.offers import country_choices
 from portal.security import safe_next
-from portal.services import accounts
+from portal.services import accounts, rate_cards
 from portal.services.dashboard import active_warehouses, home_summary
 
 
 @bp.route("/")
 def index():
+    countries = country_choices(rate_cards.channels_in_force(rate_cards.business_today()))
     if current_user.is_authenticated:
-        return render_template("main/home.html", summary=home_summary(current_user))
-    return render_template("main/landing.html", warehouses=active_warehouses())
+        return render_template(
+            "main/home.html", summary=home_summary(current_user), quote_countries=countries
+        )
+    return render_template(
+        "main/landing.html", warehouses=active_warehouses(), quote_countries=countries
+    )
 
 
 @bp.route("/language", methods=["GET", "POST"])
