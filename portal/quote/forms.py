@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, ValidationError
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import Length, Optional
 
 from portal.forms import strip
@@ -47,7 +47,7 @@ class QuoteForm(FlaskForm):
     height = StringField(_l("Height (cm)"), filters=[strip])
     category = SelectField(
         _l("Goods"),
-        choices=[(c, CATEGORY_LABELS[c]) for c in GOODS_CATEGORIES],
+        choices=[SelectChoice(c, CATEGORY_LABELS[c]) for c in GOODS_CATEGORIES],
         default="general",
         validate_choice=False,
     )
@@ -56,12 +56,14 @@ class QuoteForm(FlaskForm):
 
     def __init__(self, *args, countries: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", _l("Choose a country"))] + countries
+        self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
+            SelectChoice(code, name) for code, name in countries
+        ]
 
     def validate_country(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("Choose the destination country."))
-        if field.data not in {code for code, _ in self.country.choices if code}:
+        if field.data not in {choice.value for choice in self.country.choices if choice.value}:
             raise ValidationError(_l("We do not ship to this country yet."))
 
     def validate_postcode(self, field) -> None:

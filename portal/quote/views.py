@@ -1,6 +1,6 @@
 """The public freight quote: every channel for a destination, live while the user types."""
 
-from flask import render_template, request
+from flask import redirect, render_template, request, url_for
 from flask_login import login_required
 
 from portal.htmx import is_partial, page_or_partial
@@ -57,6 +57,8 @@ def index():
 @login_required
 def ship():
     """Where "ship with this" leads until the order wizard exists: the chosen channel re-quoted."""
+    if not request.args.get("channel"):
+        return redirect(url_for("quote.index", **request.args))
     day = rate_cards.business_today()
     channels = rate_cards.channels_in_force(day)
     form = QuoteForm(request.args, countries=country_choices(channels))
