@@ -27,7 +27,6 @@ def country_choices(channels: tuple[ChannelRates, ...]) -> list[tuple[str, str]]
 @dataclass
 class Offers:
     quotes: list[Quote]
-    form: object
 
     @property
     def available(self) -> list[Quote]:

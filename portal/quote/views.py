@@ -45,7 +45,7 @@ def index():
     if any(request.args.get(name) for name in QUERY_FIELDS):
         if form.validate():
             wanted = serving(channels, form.country.data)
-            offers = Offers(quote_all(wanted, form.to_request(day)), form)
+            offers = Offers(quote_all(wanted, form.to_request(day)))
         else:
             status = 422
     return page_or_partial(
@@ -66,4 +66,5 @@ def ship():
     if chosen is None or not form.validate():
         return render_template("quote/ship.html", **_context(form, offer=None)), 422
     offer = quote(chosen, form.to_request(day))
-    return render_template("quote/ship.html", **_context(form, offer=offer))
+    country = next(c.label for c in form.country.choices if c.value == form.country.data)
+    return render_template("quote/ship.html", **_context(form, offer=offer, country=country))
