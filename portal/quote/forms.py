@@ -99,7 +99,9 @@ class QuoteForm(FlaskForm):
     def _check_side(field) -> None:
         if not field.data:
             return
-        if not field.data.isdigit() or not 1 <= int(field.data) <= MAX_SIDE_CM:
+        # isdecimal, not isdigit: int() refuses "²"; and no more digits than int() converts.
+        text = field.data
+        if not text.isdecimal() or len(text) > 10 or not 1 <= int(text) <= MAX_SIDE_CM:
             raise ValidationError(_l("Whole centimetres from 1 to 300."))
 
     def validate_category(self, field) -> None:

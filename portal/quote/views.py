@@ -58,7 +58,8 @@ def index():
 def ship():
     """Where "ship with this" leads until the order wizard exists: the chosen channel re-quoted."""
     if not request.args.get("channel"):
-        return redirect(url_for("quote.index", **request.args))
+        carried = {name: request.args[name] for name in QUERY_FIELDS if request.args.get(name)}
+        return redirect(url_for("quote.index", **carried))
     day = rate_cards.business_today()
     channels = rate_cards.channels_in_force(day)
     form = QuoteForm(request.args, countries=country_choices(channels))
