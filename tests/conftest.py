@@ -17,7 +17,8 @@ from sqlalchemy import text
 from portal import create_app
 from portal.extensions import db
 from portal.models import Base, User, UserRole, Warehouse
-from portal.services import accounts
+from portal.quote.fragment_cache import fragments
+from portal.services import accounts, rate_cards
 from tests.pg_server import PostgresServer, find_bindir
 
 BACKENDS = ("sqlite", "postgresql")
@@ -93,14 +94,22 @@ def empty_all_tables() -> None:
     db.session.commit()
 
 
+def forget_rate_cards() -> None:
+    """Rate cards and quote fragments are cached per process; each test starts without them."""
+    rate_cards.clear_caches()
+    fragments.clear()
+
+
 @pytest.fixture
 def app(db_url):
     app = make_app(db_url)
+    forget_rate_cards()
     yield app
     with app.app_context():
         db.session.remove()
         empty_all_tables()
         db.engine.dispose()
+    forget_rate_cards()
 
 
 @pytest.fixture

@@ -42,12 +42,12 @@ DEMO_COUNTRIES = {row["country"] for row in _read("zones")}
 def card(app, monkeypatch):
     """The demo rate card loaded, and the business day pinned to 2026-11-22."""
     monkeypatch.setattr(rate_cards, "utcnow", lambda: NOW)
-    rate_cards._load.cache_clear()
+    rate_cards.clear_caches()
     with app.app_context():
         import_rate_card(DEMO_RATE_CARD)
         db.session.commit()
     yield
-    rate_cards._load.cache_clear()
+    rate_cards.clear_caches()
 
 
 def channels(app) -> dict:

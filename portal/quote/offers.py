@@ -1,7 +1,5 @@
 """The quote results as the page shows them: channels for a country, cheapest and fastest."""
 
-from dataclasses import dataclass
-
 from babel import Locale
 from flask_babel import get_locale
 
@@ -24,27 +22,15 @@ def country_choices(channels: tuple[ChannelRates, ...]) -> list[tuple[str, str]]
     return sorted(((code, names.get(code, code)) for code in codes), key=lambda c: c[1])
 
 
-@dataclass
 class Offers:
-    quotes: list[Quote]
+    """The quotes split into available and unavailable, with the cheapest and fastest marked."""
 
-    @property
-    def available(self) -> list[Quote]:
-        return [q for q in self.quotes if q.available]
-
-    @property
-    def unavailable(self) -> list[Quote]:
-        return [q for q in self.quotes if not q.available]
-
-    @property
-    def cheapest(self) -> str | None:
-        return self.available[0].channel.code if self.available else None
-
-    @property
-    def fastest(self) -> str | None:
-        if not self.available:
-            return None
-        best = min(
-            self.available, key=lambda q: (q.transit_days[1], q.transit_days[0], q.total_fen)
+    def __init__(self, quotes: list[Quote]):
+        self.quotes = quotes
+        self.available = [q for q in quotes if q.available]
+        self.unavailable = [q for q in quotes if not q.available]
+        self.cheapest = self.available[0].channel.code if self.available else None
+        fastest = min(
+            self.available, key=lambda q: (q.transit_days[::-1], q.total_fen), default=None
         )
-        return best.channel.code
+        self.fastest = fastest.channel.code if fastest else None

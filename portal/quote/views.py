@@ -1,11 +1,13 @@
 """The public freight quote: every channel for a destination, live while the user types."""
 
-from flask import redirect, render_template, request, url_for
+from flask import Response, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import login_required
 
 from portal.htmx import is_partial, page_or_partial
 from portal.quote import bp, labels
 from portal.quote.forms import QuoteForm
+from portal.quote.fragment_cache import MAX_QUERY_BYTES, fragments
 from portal.quote.offers import Offers, country_choices, serving
 from portal.services import rate_cards
 from portal.services.pricing import quote, quote_all
@@ -39,6 +41,13 @@ def _context(form: QuoteForm, **extra) -> dict:
 @bp.route("/quote")
 def index():
     day = rate_cards.business_today()
+    cache_key = None
+    if is_partial() and len(request.query_string) <= MAX_QUERY_BYTES:
+        card_key = rate_cards.in_force_key(day)
+        cache_key = (card_key, day, str(get_locale()), request.query_string)
+        cached = fragments.get(cache_key)
+        if cached is not None:
+            return _fragment_response(*cached)
     channels = rate_cards.channels_in_force(day)
     form = QuoteForm(request.args, countries=country_choices(channels))
     offers, status = None, 200
@@ -48,9 +57,18 @@ def index():
             offers = Offers(quote_all(wanted, form.to_request(day)))
         else:
             status = 422
-    return page_or_partial(
+    response = page_or_partial(
         "quote/index.html", "quote/_results.html", status, **_context(form, offers=offers)
     )
+    if cache_key is not None:
+        fragments.put(cache_key, response.get_data(), status)
+    return response
+
+
+def _fragment_response(body: bytes, status: int) -> Response:
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.route("/quote/ship")

@@ -1,5 +1,6 @@
 """Finding the rate card in force and loading its channels as plain pricing values (cached)."""
 
+import time
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -29,10 +30,35 @@ def business_today() -> date:
     return utcnow().astimezone(BUSINESS_ZONE).date()
 
 
+# Which card is in force is looked up at most this often per process and day; a newly imported
+# card or an edit (which bumps the revision) is seen by every worker within this many seconds.
+IN_FORCE_SECONDS = 10.0
+_in_force: dict[tuple[str, date], tuple[float, tuple | None]] = {}
+
+
+def in_force_key(on: date) -> tuple | None:
+    """(database, card id, revision, created_at) of the card valid on a day, or None."""
+    url = str(db.engine.url)
+    now = time.monotonic()
+    cached = _in_force.get((url, on))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    card = current_card(on)
+    key = None if card is None else (url, card.id, card.revision, card.created_at)
+    _in_force[(url, on)] = (now + IN_FORCE_SECONDS, key)
+    return key
+
+
 def channels_in_force(on: date) -> tuple[ChannelRates, ...]:
     """The active channels of the card valid on a day (none when no card is)."""
-    card = current_card(on)
-    return card_channels(card) if card is not None else ()
+    key = in_force_key(on)
+    return () if key is None else tuple(c for c, active in _load(*key) if active)
+
+
+def clear_caches() -> None:
+    """Forget loaded cards (tests, and after importing a card in the same process)."""
+    _in_force.clear()
+    _load.cache_clear()
 
 
 def current_card(on: date) -> RateCard | None:

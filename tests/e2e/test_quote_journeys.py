@@ -68,12 +68,12 @@ MATCHES_JS = "(want) => JSON.stringify((" + SHOWN_JS + ")()) === JSON.stringify(
 def demo_card(app, monkeypatch):
     """The demo data (with the demo rate card) in the live server's database; the day pinned."""
     monkeypatch.setattr(rate_cards, "utcnow", lambda: NOW)
-    rate_cards._load.cache_clear()  # the live server runs in a thread of this process
+    rate_cards.clear_caches()  # the live server runs in a thread of this process
     with app.app_context():
         load_demo_data()
         db.session.commit()
     yield
-    rate_cards._load.cache_clear()
+    rate_cards.clear_caches()
 
 
 @pytest.fixture
