@@ -597,16 +597,7 @@ class _Checker:
         used: dict[str, list[str]] = {}
         broken: set[tuple[str, str]] = set()
         for row in self.parsed["rates"]:
-            known_channel = self._known(
-                row,
-                "channel",
-                "channels",
-                channels,
-                _l("Unknown channel %(code)s.", code=row.get("channel")),
-            )
-            known_zone = self._known(
-                row, "zone", "zones", zones, _l("Unknown zone %(code)s.", code=row.get("zone"))
-            )
+            known_channel, known_zone = self._known_channel_zone(row, channels, zones)
             if row.has("channel"):
                 zones_of_channel = used.setdefault(row["channel"], [])
             if row.has("channel", "zone"):
@@ -695,20 +686,25 @@ class _Checker:
                         )
                         self.add("zones", row.number, "zone", message)
 
+    def _known_channel_zone(self, row: Parsed, channels: dict, zones: dict) -> tuple[bool, bool]:
+        """Whether the row's channel and zone exist (each unknown one is reported)."""
+        known_channel = self._known(
+            row,
+            "channel",
+            "channels",
+            channels,
+            _l("Unknown channel %(code)s.", code=row.get("channel")),
+        )
+        known_zone = self._known(
+            row, "zone", "zones", zones, _l("Unknown zone %(code)s.", code=row.get("zone"))
+        )
+        return known_channel, known_zone
+
     def _check_transit(self, channels: dict, zones: dict, used: dict) -> None:
         seen: dict[tuple[str, str], Parsed] = {}
         for row in self.parsed["transit"]:
             self._check_transit_days(row)
-            known_channel = self._known(
-                row,
-                "channel",
-                "channels",
-                channels,
-                _l("Unknown channel %(code)s.", code=row.get("channel")),
-            )
-            known_zone = self._known(
-                row, "zone", "zones", zones, _l("Unknown zone %(code)s.", code=row.get("zone"))
-            )
+            known_channel, known_zone = self._known_channel_zone(row, channels, zones)
             if not (known_channel and known_zone):
                 continue
             pair = (row["channel"], row["zone"])
