@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
+from portal.i18n import format_kg
 from portal.quote import labels
 from portal.quote.forms import QuoteForm, parse_decimal
 from portal.quote.offers import country_choices, serving
@@ -21,22 +22,18 @@ def amount(fen: int) -> str:
     return f"{Decimal(fen) / 100:.2f}"
 
 
-def kg(grams: int) -> str:
-    return f"{(Decimal(grams) / 1000).normalize():f}" if grams % 1000 else f"{grams // 1000}.0"
-
-
 def quote_json(q: Quote) -> dict:
     """One quote in the documented JSON shape (amounts as strings with two decimals)."""
     return {
         "channel": q.channel.code,
         "available": q.available,
         "reason": q.reason.value if q.reason else None,
-        "chargeable_weight_kg": kg(q.chargeable_g) if q.available else None,
+        "chargeable_weight_kg": format_kg(q.chargeable_g) if q.available else None,
         "pieces": [
             {
-                "actual_kg": kg(p.actual_g),
-                "volumetric_kg": kg(p.volumetric_g if p.volumetric_g is not None else p.actual_g),
-                "chargeable_kg": kg(p.chargeable_g),
+                "actual_kg": format_kg(p.actual_g),
+                "volumetric_kg": format_kg(p.volumetric_g or p.actual_g),
+                "chargeable_kg": format_kg(p.chargeable_g),
             }
             for p in q.pieces
         ],

@@ -71,12 +71,6 @@ def current_card(on: date) -> RateCard | None:
     ).scalar_one_or_none()
 
 
-def card_channels(card: RateCard, include_inactive: bool = False) -> tuple[ChannelRates, ...]:
-    """The card's channels in display order, loaded once per card revision and process."""
-    key = (str(db.engine.url), card.id, card.revision, card.created_at)
-    return tuple(c for c, active in _load(*key) if active or include_inactive)
-
-
 @lru_cache(maxsize=16)
 def _load(
     _database: str, card_id: int, _revision: int, _created_at: object
