@@ -73,9 +73,14 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
+    from portal.addresses import bp as addresses_bp
     from portal.auth import bp as auth_bp
+    from portal.declarations import bp as declarations_bp
     from portal.main import bp as main_bp
+    from portal.messages import bp as messages_bp
     from portal.ops import bp as ops_bp
+    from portal.orders import bp as orders_bp
+    from portal.parcels import bp as parcels_bp
     from portal.quote import bp as quote_bp
 
     app.register_blueprint(main_bp)
@@ -83,3 +88,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(ops_bp, url_prefix="/ops")
     app.register_blueprint(quote_bp)
+    app.register_blueprint(parcels_bp, url_prefix="/parcels")
+    app.register_blueprint(orders_bp, url_prefix="/orders")
+    app.register_blueprint(addresses_bp, url_prefix="/addresses")
+    app.register_blueprint(declarations_bp, url_prefix="/declarations")
+    app.register_blueprint(messages_bp, url_prefix="/messages")

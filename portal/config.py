@@ -49,6 +49,13 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
+    # Days a received parcel is stored free, and how many days before the end it is "expiring soon".
+    FREE_STORAGE_DAYS = int(os.environ.get("FREE_STORAGE_DAYS", "30"))
+    STORAGE_WARNING_DAYS = int(os.environ.get("STORAGE_WARNING_DAYS", "5"))
+    # Uploaded images (intake photos, receipts) live here, outside static/; None means
+    # "uploads" in the instance folder.
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

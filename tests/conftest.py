@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import Base, User, UserRole, Warehouse
+from portal.models import Address, Base, Parcel, User, UserRole, Warehouse, utcnow
 from portal.quote.fragment_cache import fragments
 from portal.services import accounts, rate_cards
 from tests.pg_server import PostgresServer, find_bindir
@@ -178,6 +178,57 @@ def make_warehouse(app) -> Callable[..., int]:
             db.session.add(warehouse)
             db.session.commit()
             return warehouse.id
+
+    return make
+
+
+@pytest.fixture
+def make_parcel(app) -> Callable[..., int]:
+    """Insert a parcel for a customer directly; received=True also weighs and dates it."""
+    serial = iter(range(1, 1_000_000))
+
+    def make(customer_id: int, received: bool = False, **attrs) -> int:
+        values = {
+            "tracking_no": f"SF{next(serial):013d}",
+            "courier": "SF",
+            "contents": "衣服",
+            "category": "general",
+            "declared_value_fen": 10000,
+            "quantity": 1,
+        }
+        if received:
+            values.update(status="received", weight_g=1200, received_at=utcnow())
+            values.update(length_cm=30, width_cm=20, height_cm=10)
+        values.update(attrs)
+        with app.app_context():
+            parcel = Parcel(customer_id=customer_id, **values)
+            db.session.add(parcel)
+            db.session.commit()
+            return parcel.id
+
+    return make
+
+
+@pytest.fixture
+def make_address(app) -> Callable[..., int]:
+    """Insert an address-book entry for a customer directly (a US address unless told)."""
+
+    def make(customer_id: int, **attrs) -> int:
+        values = {
+            "recipient_name": "Li Lei",
+            "phone": "+12025550123",
+            "country": "US",
+            "region": "CA",
+            "city": "Los Angeles",
+            "postcode": "90001",
+            "line1": "1 Main St",
+            **attrs,
+        }
+        with app.app_context():
+            address = Address(customer_id=customer_id, **values)
+            db.session.add(address)
+            db.session.commit()
+            return address.id
 
     return make
 

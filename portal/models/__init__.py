@@ -1,6 +1,22 @@
 """Every model module is imported here so that Alembic sees all tables."""
 
+from portal.models.address import Address
 from portal.models.base import Base, utcnow
+from portal.models.declaration import DeclarationTemplate
+from portal.models.notification import Notification
+from portal.models.order import (
+    CHARGE_STAGES,
+    ORDER_STATES,
+    Order,
+    OrderChargeLine,
+    OrderDeclarationLine,
+    OrderEvent,
+    OrderParcel,
+    OrderService,
+    PackingService,
+    TrackingEvent,
+)
+from portal.models.parcel import PARCEL_STATES, Parcel, ParcelEvent, ParcelPhoto
 from portal.models.rates import (
     DUTY_BASES,
     GOODS_CATEGORIES,
@@ -22,23 +38,40 @@ from portal.models.user import STAFF_ROLES, User, UserRole
 from portal.models.warehouse import Warehouse
 
 __all__ = [
+    "CHARGE_STAGES",
     "DUTY_BASES",
     "GOODS_CATEGORIES",
+    "ORDER_STATES",
     "OVER_LIMIT_ACTIONS",
+    "PARCEL_STATES",
     "SERVICE_LEVELS",
     "STAFF_ROLES",
     "SURCHARGE_KINDS",
     "ZONE_KINDS",
+    "Address",
     "Base",
     "Channel",
     "ChannelZone",
+    "DeclarationTemplate",
     "DutyRule",
     "LoginThrottle",
+    "Notification",
+    "Order",
+    "OrderChargeLine",
+    "OrderDeclarationLine",
+    "OrderEvent",
+    "OrderParcel",
+    "OrderService",
+    "PackingService",
+    "Parcel",
+    "ParcelEvent",
+    "ParcelPhoto",
     "RateCard",
     "RateRow",
     "RateZone",
     "RateZoneArea",
     "Surcharge",
+    "TrackingEvent",
     "User",
     "UserRole",
     "Warehouse",

@@ -45,3 +45,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK that a column holds one of the given strings."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, one_of, utcnow
 
 SERVICE_LEVELS = ("express", "standard", "economy")
 GOODS_CATEGORIES = (
@@ -37,10 +37,6 @@ ZONE_KINDS = ("delivery", "remote")
 OVER_LIMIT_ACTIONS = ("refuse", "fee")
 SURCHARGE_KINDS = ("remote", "fuel", "sensitive", "oversize", "handling")
 DUTY_BASES = ("goods", "goods_freight")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class RateCard(Base):
@@ -84,7 +80,7 @@ class RateZone(Base):
 
     __table_args__ = (
         UniqueConstraint("rate_card_id", "kind", "code"),
-        CheckConstraint(_in("kind", ZONE_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", ZONE_KINDS), name="kind"),
     )
 
 
@@ -145,8 +141,8 @@ class Channel(Base):
 
     __table_args__ = (
         UniqueConstraint("rate_card_id", "code"),
-        CheckConstraint(_in("service_level", SERVICE_LEVELS), name="service_level"),
-        CheckConstraint(_in("over_limit_action", OVER_LIMIT_ACTIONS), name="over_limit_action"),
+        CheckConstraint(one_of("service_level", SERVICE_LEVELS), name="service_level"),
+        CheckConstraint(one_of("over_limit_action", OVER_LIMIT_ACTIONS), name="over_limit_action"),
         CheckConstraint("rounding_step_g > 0", name="rounding_step"),
         CheckConstraint(
             "transit_min_days > 0 AND transit_max_days >= transit_min_days", name="transit"
@@ -235,7 +231,7 @@ class Surcharge(Base):
     channel: Mapped[Channel] = relationship(back_populates="surcharges")
     remote_zone: Mapped[RateZone | None] = relationship()
 
-    __table_args__ = (CheckConstraint(_in("kind", SURCHARGE_KINDS), name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", SURCHARGE_KINDS), name="kind"),)
 
     @property
     def category_codes(self) -> tuple[str, ...]:
@@ -259,6 +255,6 @@ class DutyRule(Base):
     rate_card: Mapped[RateCard] = relationship(back_populates="duty_rules")
 
     __table_args__ = (
-        CheckConstraint(_in("basis", DUTY_BASES), name="basis"),
+        CheckConstraint(one_of("basis", DUTY_BASES), name="basis"),
         CheckConstraint("rate_bp >= 0 AND de_minimis_fen >= 0", name="amounts"),
     )
