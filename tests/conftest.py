@@ -9,16 +9,19 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
 from portal import create_app
+from portal.cli import DEMO_RATE_CARD
 from portal.extensions import db
 from portal.models import Address, Base, Parcel, User, UserRole, Warehouse, utcnow
 from portal.quote.fragment_cache import fragments
 from portal.services import accounts, rate_cards
+from portal.services.rate_sheets import import_rate_card
 from tests.pg_server import PostgresServer, find_bindir
 
 BACKENDS = ("sqlite", "postgresql")
@@ -180,6 +183,21 @@ def make_warehouse(app) -> Callable[..., int]:
             return warehouse.id
 
     return make
+
+
+DEMO_DAY = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_card(app, monkeypatch):
+    """The demo rate card loaded and the business day pinned to 2026-11-22."""
+    monkeypatch.setattr(rate_cards, "utcnow", lambda: DEMO_DAY)
+    rate_cards.clear_caches()
+    with app.app_context():
+        import_rate_card(DEMO_RATE_CARD)
+        db.session.commit()
+    yield
+    rate_cards.clear_caches()
 
 
 @pytest.fixture

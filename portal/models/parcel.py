@@ -26,10 +26,6 @@ class Parcel(Base):
         UniqueConstraint("customer_id", "tracking_no"),
         CheckConstraint(one_of("status", PARCEL_STATES), name="status"),
         CheckConstraint(one_of("category", GOODS_CATEGORIES), name="category"),
-        CheckConstraint(
-            "released_status IS NULL OR released_status IN ('expected', 'received')",
-            name="released_status",
-        ),
         CheckConstraint("quantity > 0", name="quantity"),
         CheckConstraint("declared_value_fen >= 0", name="declared_value"),
         CheckConstraint("weight_g IS NULL OR weight_g > 0", name="weight"),
@@ -51,8 +47,6 @@ class Parcel(Base):
     declared_weight_g: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default="expected")
-    # While consolidated: the state the parcel returns to if its order is cancelled.
-    released_status: Mapped[str | None] = mapped_column(String(20))
     # Another customer registered the same tracking number first: staff must check who owns it.
     shared_tracking_no: Mapped[bool] = mapped_column(Boolean, default=False)
     weight_g: Mapped[int | None] = mapped_column(Integer)
