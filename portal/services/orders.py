@@ -153,17 +153,23 @@ def _services(codes: tuple[str, ...]) -> list[PackingService]:
     return sorted(found, key=lambda s: (s.sort, s.id))
 
 
+def goods_categories(
+    parcels: list[Parcel], declarations: tuple[DeclarationInput, ...]
+) -> frozenset[str]:
+    """Every goods category in the shipment: a channel must accept them all."""
+    return frozenset({p.category for p in parcels} | {d.category for d in declarations})
+
+
 def _priced(req: OrderRequest, address: Address, parcels: list[Parcel], on: date) -> Quote:
     channel = next(
         (c for c in rate_cards.channels_in_force(on) if c.code == req.channel_code), None
     )
     if channel is None:
         raise ValidationFailed(_l("Choose one of the channels offered."), "channel")
-    categories = {p.category for p in parcels} | {d.category for d in req.declarations}
     shipment = Shipment(
         destination=Destination(address.country, address.city, address.postcode),
         weight_g=req.weight_g,
-        categories=frozenset(categories),
+        categories=goods_categories(parcels, req.declarations),
         declared_value_fen=sum(d.total_fen for d in req.declarations),
         insure=req.insure,
     )
@@ -178,12 +184,26 @@ def new_order_no(on: date) -> str:
     return f"JY{on:%y%m%d}{random_code(6)}"
 
 
-def place_order(customer: User, req: OrderRequest) -> Order:
-    """Create an order in 代打包 and bind its parcels, atomically; a resubmission returns the
-    order the first submission made. Raises ValidationFailed (field named) or ParcelsTaken."""
-    existing = _order_by_token(customer, req.submit_token)
-    if existing is not None:
-        return existing
+@dataclass(frozen=True)
+class CheckedOrder:
+    """An order request that passed every check, with what it will cost."""
+
+    parcels: list[Parcel]
+    address: Address
+    offer: Quote
+    services: list[PackingService]
+    declared_total_fen: int
+
+    @property
+    def estimate_fen(self) -> int:
+        return self.offer.total_fen + sum(s.price_fen for s in self.services)
+
+
+def check_order(customer: User, req: OrderRequest) -> CheckedOrder:
+    """Check an order request and price it without writing anything (the wizard's review step).
+
+    Raises ValidationFailed naming the field at fault, or ParcelsTaken.
+    """
     if not req.parcel_ids or len(req.parcel_ids) > MAX_PARCELS:
         raise ValidationFailed(_l("Choose between 1 and 50 parcels."), "parcels")
     parcels = orderable_parcels(customer, req.parcel_ids)
@@ -200,14 +220,22 @@ def place_order(customer: User, req: OrderRequest) -> Order:
         )
     declared_total = _check_declarations(req.declarations)
     services = _services(req.service_codes)
-    on = rate_cards.business_today()
-    offer = _priced(req, address, parcels, on)
+    offer = _priced(req, address, parcels, rate_cards.business_today())
+    return CheckedOrder(parcels, address, offer, services, declared_total)
 
-    order = _insert_order(customer, req, address, offer, declared_total, on)
+
+def place_order(customer: User, req: OrderRequest) -> Order:
+    """Create an order in 代打包 and bind its parcels, atomically; a resubmission returns the
+    order the first submission made. Raises ValidationFailed (field named) or ParcelsTaken."""
+    existing = _order_by_token(customer, req.submit_token)
+    if existing is not None:
+        return existing
+    checked = check_order(customer, req)
+    order = _insert_order(customer, req, checked, rate_cards.business_today())
     if order.id is None:  # a concurrent resubmission with the same token won the insert
         return _order_by_token(customer, req.submit_token)
-    _bind_parcels(customer, order, parcels)
-    _add_details(order, req, offer, services)
+    _bind_parcels(customer, order, checked.parcels)
+    _add_details(order, req, checked.offer, checked.services)
     db.session.add(OrderEvent(order_id=order.id, actor_id=customer.id, to_status=order.status))
     notifications.notify(
         customer.id,
@@ -225,13 +253,12 @@ def _order_by_token(customer: User, token: str) -> Order | None:
     )
 
 
-def _insert_order(
-    customer: User, req: OrderRequest, address: Address, offer: Quote, declared: int, on: date
-) -> Order:
+def _insert_order(customer: User, req: OrderRequest, checked: CheckedOrder, on: date) -> Order:
     """Insert the order row in a savepoint, retrying on the (rare) order-number collision.
 
     Returns an unsaved order (id None) when another submission with the same token got there first.
     """
+    offer, address = checked.offer, checked.address
     channel = offer.channel
     for _attempt in range(5):
         order = Order(
@@ -254,9 +281,9 @@ def _insert_order(
             ship_line1=address.line1,
             ship_line2=address.line2,
             ship_tax_id=address.tax_id,
-            categories=",".join(sorted({d.category for d in req.declarations})),
+            categories=",".join(sorted(goods_categories(checked.parcels, req.declarations))),
             insure=req.insure,
-            declared_total_fen=declared,
+            declared_total_fen=checked.declared_total_fen,
             estimate_weight_g=req.weight_g,
             estimate_chargeable_g=offer.chargeable_g,
             estimate_fen=0,
