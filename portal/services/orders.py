@@ -24,6 +24,7 @@ from portal.models import (
 )
 from portal.services import notifications, rate_cards
 from portal.services.codes import random_code
+from portal.services.declarations import DeclarationInput, check_line
 from portal.services.errors import DomainError, ValidationFailed
 from portal.services.order_estimate import Shipment, channel_quote, measured_weight_g
 from portal.services.order_states import CUSTOMER, STAFF, TransitionRefused, transition
@@ -42,20 +43,6 @@ class OrderNotFound(DomainError):
 
 class ParcelsTaken(ValidationFailed):
     """A chosen parcel is gone, not the customer's, or already bound to an order."""
-
-
-@dataclass(frozen=True)
-class DeclarationInput:
-    name_zh: str
-    name_en: str
-    category: str
-    quantity: int
-    unit_value_fen: int
-    hs_code: str = ""
-
-    @property
-    def total_fen(self) -> int:
-        return self.quantity * self.unit_value_fen
 
 
 @dataclass(frozen=True)
@@ -119,10 +106,19 @@ def order_parcels(order: Order) -> list[Parcel]:
 
 
 def _check_declarations(lines: tuple[DeclarationInput, ...]) -> int:
+    """Every line passes the template rules, and the total stays under the cap."""
     if not lines:
         raise ValidationFailed(_l("Add at least one declaration line."), "declarations")
     if len(lines) > MAX_DECLARATION_LINES:
         raise ValidationFailed(_l("At most 30 declaration lines."), "declarations")
+    for number, line in enumerate(lines, 1):
+        try:
+            check_line(line)
+        except ValidationFailed as err:
+            raise ValidationFailed(
+                _l("Declaration line %(n)s: %(problem)s", n=number, problem=err.message),
+                "declarations",
+            ) from err
     total = sum(line.total_fen for line in lines)
     if total > MAX_DECLARED_TOTAL_FEN:
         raise ValidationFailed(
@@ -227,13 +223,13 @@ def check_order(customer: User, req: OrderRequest) -> CheckedOrder:
 def place_order(customer: User, req: OrderRequest) -> Order:
     """Create an order in 代打包 and bind its parcels, atomically; a resubmission returns the
     order the first submission made. Raises ValidationFailed (field named) or ParcelsTaken."""
-    existing = _order_by_token(customer, req.submit_token)
+    existing = submitted_order(customer, req.submit_token)
     if existing is not None:
         return existing
     checked = check_order(customer, req)
     order = _insert_order(customer, req, checked, rate_cards.business_today())
     if order.id is None:  # a concurrent resubmission with the same token won the insert
-        return _order_by_token(customer, req.submit_token)
+        return submitted_order(customer, req.submit_token)
     _bind_parcels(customer, order, checked.parcels)
     _add_details(order, req, checked.offer, checked.services)
     db.session.add(OrderEvent(order_id=order.id, actor_id=customer.id, to_status=order.status))
@@ -247,7 +243,8 @@ def place_order(customer: User, req: OrderRequest) -> Order:
     return order
 
 
-def _order_by_token(customer: User, token: str) -> Order | None:
+def submitted_order(customer: User, token: str) -> Order | None:
+    """The order an earlier submission of the same wizard draft placed, if any."""
     return db.session.scalar(
         select(Order).where(Order.customer_id == customer.id, Order.submit_token == token)
     )
@@ -293,7 +290,7 @@ def _insert_order(customer: User, req: OrderRequest, checked: CheckedOrder, on: 
             with db.session.begin_nested():
                 db.session.add(order)
         except IntegrityError:
-            if _order_by_token(customer, req.submit_token) is not None:
+            if submitted_order(customer, req.submit_token) is not None:
                 return Order()
             continue
         return order
