@@ -3,8 +3,9 @@ answer with a 5xx, and a refused query says what is wrong.
 
 At least 500 generated queries go to /quote (full page and htmx fragment) and 500 to
 /orders/new (where "ship with this" leads) as a logged-in customer, per database: arbitrary
-unicode (NUL bytes included, no lone surrogates), 10 kB strings, parameters missing or repeated, odd numbers (`1e9`, `NaN`,
-`Infinity`, `-0`, `0x10`, `1_000`, superscript and full-width digits, thousands of digits),
+unicode (NUL bytes included, no lone surrogates), 10 kB strings, parameters missing or repeated,
+odd numbers (`1e9`, `NaN`, `Infinity`, `-0`, `0x10`, `1_000`, superscript and full-width digits,
+thousands of digits),
 random extra parameters (some of them names `url_for` treats specially), with valid values mixed
 in so that the priced path runs too. The queries only read, so nothing needs to be put back.
 """
