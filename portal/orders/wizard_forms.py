@@ -35,8 +35,8 @@ STEPS = ("parcels", "address", "channel", "declaration", "options", "review")
 
 def _int_list(values: list[str], limit: int) -> list[int]:
     """Positive integers from repeated parameters; anything else is dropped."""
-    numbers = [int(v) for v in values[:limit] if v.isdigit() and 0 < len(v) < 10]
-    return list(dict.fromkeys(numbers))
+    numbers = [int(v) for v in values[:limit] if v.isascii() and v.isdigit() and 0 < len(v) < 10]
+    return list(dict.fromkeys(n for n in numbers if n > 0))
 
 
 def _rule(parse):
