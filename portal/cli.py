@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from portal import demo_data
 from portal.extensions import db
 from portal.models import STAFF_ROLES, RateCard, User, Warehouse
 from portal.quote.cli import register as register_quote_cli
@@ -56,12 +57,16 @@ def register_cli(app: Flask) -> None:
 
 
 def load_demo_data() -> None:
-    """A demo warehouse, customer, staff user and rate card; running it twice changes nothing."""
+    """A demo warehouse, customer (with parcels, an address and a declaration), staff user, rate
+    card and packing services; running it twice changes nothing."""
     if db.session.scalar(select(Warehouse).where(Warehouse.name == DEMO_WAREHOUSE["name"])) is None:
         db.session.add(Warehouse(**DEMO_WAREHOUSE))
-    if db.session.scalar(select(User).where(User.phone == "+86" + DEMO_CUSTOMER[0])) is None:
-        accounts.register_customer(*DEMO_CUSTOMER, locale="zh_CN")
+    customer = db.session.scalar(select(User).where(User.phone == "+86" + DEMO_CUSTOMER[0]))
+    if customer is None:
+        customer = accounts.register_customer(*DEMO_CUSTOMER, locale="zh_CN")
     accounts.create_staff(DEMO_STAFF[0], DEMO_STAFF[1], list(STAFF_ROLES))
     if db.session.scalar(select(RateCard.id).limit(1)) is None:
         import_rate_card(DEMO_RATE_CARD)
+    demo_data.load_packing_services()
+    demo_data.load_customer_things(customer)
     db.session.flush()

@@ -1,0 +1,85 @@
+"""What `flask demo-data` puts in front of the demo customer: packing services, parcels on the
+way and in stock, an address and a saved declaration, so every page has something to show."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Address, DeclarationTemplate, PackingService, Parcel, User, utcnow
+
+PACKING_SERVICES = (
+    ("reinforce", "加固包装", "Reinforced packing", 1000),
+    ("strip_boxes", "去除鞋盒", "Remove shoe boxes", 0),
+    ("bubble_wrap", "气泡膜包裹", "Bubble wrap", 500),
+    ("wooden_crate", "打木架", "Wooden crate", 8000),
+)
+
+DEMO_PARCELS = (
+    # tracking number, courier, contents, category, declared fen, received days ago, weight g
+    ("SF1234567890123", "SF", "冬季外套", "general", 45000, None, 1500),
+    ("YT7654321098765", "YTO", "手机壳 3 个", "general", 6000, None, None),
+    ("JT0001112223334", "JTEXPRESS", "蓝牙耳机", "battery_in_equipment", 19900, None, None),
+    ("ZT78123456789012", "ZTO", "运动鞋", "general", 39900, 3, 1200),
+    ("JDVA01234567891", "JD", "口红套装", "cosmetic", 25000, 27, 400),
+)
+
+
+def load_packing_services() -> None:
+    for sort, (code, name_zh, name_en, price_fen) in enumerate(PACKING_SERVICES):
+        if db.session.scalar(select(PackingService).where(PackingService.code == code)) is None:
+            db.session.add(
+                PackingService(
+                    code=code, name_zh=name_zh, name_en=name_en, price_fen=price_fen, sort=sort
+                )
+            )
+
+
+def load_customer_things(customer: User) -> None:
+    """Parcels, an address and a declaration template, unless the customer already has parcels."""
+    if db.session.scalar(select(Parcel.id).where(Parcel.customer_id == customer.id).limit(1)):
+        return
+    now = utcnow()
+    for tracking_no, courier, contents, category, value, days_ago, weight in DEMO_PARCELS:
+        received = days_ago is not None
+        db.session.add(
+            Parcel(
+                customer_id=customer.id,
+                tracking_no=tracking_no,
+                courier=courier,
+                contents=contents,
+                category=category,
+                declared_value_fen=value,
+                declared_weight_g=None if received else weight,
+                status="received" if received else "expected",
+                weight_g=weight if received else None,
+                length_cm=35 if received else None,
+                width_cm=25 if received else None,
+                height_cm=12 if received else None,
+                received_at=now - timedelta(days=days_ago) if received else None,
+                created_at=now - timedelta(days=(days_ago or 0) + 2),
+            )
+        )
+    db.session.add(
+        Address(
+            customer_id=customer.id,
+            recipient_name="Wang Fang",
+            phone="+12025550143",
+            country="US",
+            region="CA",
+            city="San Jose",
+            postcode="95112",
+            line1="200 E Santa Clara St",
+            is_default=True,
+        )
+    )
+    db.session.add(
+        DeclarationTemplate(
+            customer_id=customer.id,
+            name_zh="衣服",
+            name_en="Clothes",
+            category="general",
+            quantity=1,
+            unit_value_fen=10000,
+        )
+    )
