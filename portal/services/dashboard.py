@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User, Warehouse
+from portal.services import orders, parcels
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,13 @@ def active_warehouses() -> list[Warehouse]:
 
 
 def home_summary(user: User) -> HomeSummary:
-    """The warehouses to ship to, and the user's parcel, order and balance figures.
+    """The warehouses to ship to, and the user's parcel and order counts by state.
 
-    No parcel, order or wallet tables exist yet, so every count is zero until those features land.
+    The wallet does not exist yet, so the balance is zero until it lands.
     """
     return HomeSummary(
         warehouses=active_warehouses(),
-        parcels=dict.fromkeys(PARCEL_STATES, 0),
-        orders=dict.fromkeys(ORDER_STATES, 0),
+        parcels={**dict.fromkeys(PARCEL_STATES, 0), **parcels.count_by_status(user)},
+        orders={**dict.fromkeys(ORDER_STATES, 0), **orders.order_counts(user)},
         balance_fen=0,
     )
