@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User, Warehouse
-from portal.services import orders, parcels
+from portal.services import orders, parcel_list
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def home_summary(user: User) -> HomeSummary:
     """
     return HomeSummary(
         warehouses=active_warehouses(),
-        parcels={**dict.fromkeys(PARCEL_STATES, 0), **parcels.count_by_status(user)},
+        parcels={**dict.fromkeys(PARCEL_STATES, 0), **parcel_list.count_by_status(user)},
         orders={**dict.fromkeys(ORDER_STATES, 0), **orders.order_counts(user)},
         balance_fen=0,
     )
