@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("messages", __name__)
 
-from portal.messages import views  # noqa: E402, F401
+from portal.messages import bell, views  # noqa: E402, F401

@@ -25,10 +25,11 @@ from portal.services.order_estimate import (
     Shipment,
     active_packing_services,
     channel_quotes,
+    destination_of,
     known_weight_g,
     measured_weight_g,
 )
-from portal.services.pricing_types import Destination, Quote
+from portal.services.pricing_types import Quote
 
 # Which wizard step shows a service error about a field.
 FIELD_STEPS = {
@@ -71,7 +72,7 @@ class Draft:
         if address is None or weight is None:
             return None
         return Shipment(
-            destination=Destination(address.country, address.city, address.postcode),
+            destination=destination_of(address),
             weight_g=weight,
             categories=frozenset(p.category for p in self.chosen) or frozenset({"general"}),
         )
