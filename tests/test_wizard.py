@@ -1,6 +1,5 @@
 """The quick-order wizard: its steps as URLs, its three entry points, placing the order."""
 
-
 import pytest
 from sqlalchemy import func, select
 

@@ -18,6 +18,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The largest id an INTEGER column holds: a bigger one names nothing (and PostgreSQL would raise
+# an error comparing it), so services treat it as "not found".
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: int) -> bool:
+    """Whether an integer can be a row id (1 to MAX_ID)."""
+    return 0 < value <= MAX_ID
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (tests monkeypatch this for clocks)."""
     return datetime.now(UTC)

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import PackingService, Parcel
+from portal.models import Address, PackingService, Parcel
 from portal.services.pricing import quote, quote_all
 from portal.services.pricing_types import ChannelRates, Destination, Piece, Quote, QuoteRequest
 
@@ -31,6 +31,11 @@ class Shipment:
             declared_value_fen=self.declared_value_fen,
             insure=self.insure,
         )
+
+
+def destination_of(address: Address) -> Destination:
+    """An address book entry as a pricing destination."""
+    return Destination(address.country, address.region, address.postcode, city=address.city)
 
 
 def known_weight_g(parcels: list[Parcel]) -> tuple[int, bool]:

@@ -22,13 +22,19 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.models.base import is_id
 from portal.services import notifications, rate_cards
 from portal.services.codes import random_code
 from portal.services.declarations import DeclarationInput, check_line
 from portal.services.errors import DomainError, ValidationFailed
-from portal.services.order_estimate import Shipment, channel_quote, measured_weight_g
+from portal.services.order_estimate import (
+    Shipment,
+    channel_quote,
+    destination_of,
+    measured_weight_g,
+)
 from portal.services.order_states import CUSTOMER, STAFF, TransitionRefused, transition
-from portal.services.pricing_types import Destination, Quote
+from portal.services.pricing_types import Quote
 
 ORDERABLE = ("expected", "received")
 MAX_PARCELS = 50
@@ -67,7 +73,7 @@ def orderable_parcels(customer: User, ids: tuple[int, ...] | None = None) -> lis
     """The customer's parcels that may go into a new order (unbound), oldest first."""
     query = select(Parcel).where(Parcel.customer_id == customer.id, Parcel.status.in_(ORDERABLE))
     if ids is not None:
-        query = query.where(Parcel.id.in_(ids))
+        query = query.where(Parcel.id.in_([i for i in ids if is_id(i)]))
     return list(db.session.scalars(query.order_by(Parcel.created_at, Parcel.id)))
 
 
@@ -128,7 +134,7 @@ def _check_declarations(lines: tuple[DeclarationInput, ...]) -> int:
 
 
 def _address(customer: User, address_id: int) -> Address:
-    address = db.session.get(Address, address_id)
+    address = db.session.get(Address, address_id) if is_id(address_id) else None
     if address is None or address.customer_id != customer.id:
         raise ValidationFailed(_l("Choose one of your addresses."), "address")
     return address
@@ -163,7 +169,7 @@ def _priced(req: OrderRequest, address: Address, parcels: list[Parcel], on: date
     if channel is None:
         raise ValidationFailed(_l("Choose one of the channels offered."), "channel")
     shipment = Shipment(
-        destination=Destination(address.country, address.city, address.postcode),
+        destination=destination_of(address),
         weight_g=req.weight_g,
         categories=goods_categories(parcels, req.declarations),
         declared_value_fen=sum(d.total_fen for d in req.declarations),

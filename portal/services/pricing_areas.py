@@ -49,7 +49,10 @@ def area_score(area: Area, destination: Destination) -> tuple[int, int, int] | N
     """Specificity of an area for a destination (postcode > region > country), or None."""
     if area.country != destination.country:
         return None
-    if area.region and area.region != normalise_region(destination.region):
+    if area.region and area.region not in (
+        normalise_region(destination.region),
+        normalise_region(destination.city),
+    ):
         return None
     if area.postcode:
         score = postcode_score(area.postcode, destination_postcode(destination))

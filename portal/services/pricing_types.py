@@ -147,9 +147,12 @@ class ChannelRates:
 
 @dataclass(frozen=True)
 class Destination:
+    """Where a shipment goes; a zone listed by region matches either the region or the city."""
+
     country: str
     region: str = ""
     postcode: str = ""
+    city: str = ""
 
 
 @dataclass(frozen=True)
