@@ -1,6 +1,11 @@
 """Helpers for driving the app through its HTTP interface, CSRF token included."""
 
+from contextlib import contextmanager
+
 from bs4 import BeautifulSoup
+from sqlalchemy import event
+
+from portal.extensions import db
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -34,3 +39,20 @@ def field_error(response, field_id: str) -> str | None:
     """The error text shown beside a form field, if any."""
     node = soup(response).find(id=f"{field_id}-error")
     return node.get_text(strip=True) if node else None
+
+
+@contextmanager
+def sql_statements(app):
+    """Every SQL statement the app sends while the block runs (to count queries per page)."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -2,19 +2,18 @@
 only), marking all read, fragments, other users' messages, and a Hypothesis fuzz."""
 
 from collections import Counter
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
 from portal.models import Notification
 from portal.services import notifications
-from tests.helpers import HTMX, csrf_token, login, post, soup
+from tests.helpers import HTMX, csrf_token, login, post, soup, sql_statements
 from tests.test_fuzz import CHARS, FUZZ, HUGE, TRICKY
 
 
@@ -74,29 +73,13 @@ def listed(response) -> list:
     return soup(response).find_all(attrs={"data-testid": "message"})
 
 
-@contextmanager
-def statements(app):
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 # ---------------------------------------------------------------------------------------------
 # The bell
 # ---------------------------------------------------------------------------------------------
 
 
 def test_visitors_have_no_bell_and_no_query_for_it(app, client):
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         response = client.get("/auth/login")
         client.get("/static/css/app.css").close()
     assert bell(response) is None
@@ -124,7 +107,7 @@ def test_the_bell_counts_unread_messages_on_every_page(app, reader, write):
 
 def test_the_bell_says_99_plus_and_queries_once(app, reader, write):
     write(reader["account"].id, 120)
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         response = reader["client"].get("/")
     assert badge(response).get_text(" ", strip=True).startswith("99+")
     assert len([s for s in seen if "notifications" in s]) == 1

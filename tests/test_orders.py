@@ -3,13 +3,12 @@
 other customers' orders, extra fields), with a Hypothesis fuzz of the inputs."""
 
 from collections import Counter
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
@@ -27,7 +26,7 @@ from portal.models import (
 from portal.services import notifications, rate_cards
 from portal.services.orders import DeclarationInput, OrderRequest, place_order
 from tests.conftest import run_together
-from tests.helpers import HTMX, csrf_token, login, post, soup
+from tests.helpers import HTMX, csrf_token, login, post, soup, sql_statements
 from tests.test_fuzz import CHARS, FUZZ, HUGE, TRICKY
 
 CHANNEL = "US-EXP-DHL"
@@ -185,22 +184,6 @@ def tab_counts(response) -> dict[str, int]:
     return {t["data-status"]: int(t.find(attrs={"data-testid": "count"}).get_text()) for t in tabs}
 
 
-@contextmanager
-def counting_queries(app):
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 # ---------------------------------------------------------------------------------------------
 # The list
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +325,7 @@ def test_a_page_of_20_orders_costs_no_more_queries_than_5(
     for account in (small, large):
         login(client, account)
         client.get("/orders/")  # warm up (rate card caches)
-        with counting_queries(app) as statements:
+        with sql_statements(app) as statements:
             response = client.get("/orders/")
         assert response.status_code == 200
         costs.append(len(statements))

@@ -4,11 +4,10 @@ queries), what a received parcel shows (photos, Shanghai time, the free-storage 
 editing and deleting (bound parcels refused, compare-and-set), other customers' ids, mass
 assignment and the photo storage."""
 
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import (
@@ -27,7 +26,7 @@ from portal.services.parcel_fields import InvalidFields, parse_parcel
 from portal.services.parcel_list import storage_clock
 from portal.services.parcels import ParcelLocked
 from tests.conftest import run_together
-from tests.helpers import HTMX, field_error, login, post, soup
+from tests.helpers import HTMX, field_error, login, post, soup, sql_statements
 
 NOW = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
@@ -153,23 +152,6 @@ def tab_counts(response) -> dict[str, int]:
         state: int(page.find(attrs={"data-testid": f"count-{state}"}).get_text())
         for state in ("expected", "received", "consolidated")
     }
-
-
-@contextmanager
-def sql_statements(app):
-    """Every SQL statement the app sends while the block runs."""
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,11 +500,12 @@ def test_tabs_show_the_counts_and_the_chosen_state(app, client, customer, make_p
     response = client.get("/parcels/")
     assert tab_counts(response) == {"expected": 3, "received": 2, "consolidated": 1}
     page = soup(response)
-    assert page.select_one("a[data-status][aria-current=page]")["data-status"] == "expected"
+    assert page.select_one(".parcel-tabs a[aria-current=page]")["data-status"] == "expected"
     assert len(cards(response)) == 3
     response = client.get("/parcels/?status=received")
     assert sorted(card_ids(response)) == received
-    assert soup(response).select_one("a[data-status][aria-current=page]")["data-status"] == "received"
+    current = soup(response).select_one(".parcel-tabs a[aria-current=page]")
+    assert current["data-status"] == "received"
     for tab in soup(response).select(".parcel-tabs a"):
         assert tab["hx-get"] == tab["href"]
         assert tab["hx-push-url"] == "true" and tab["hx-target"] == "#parcel-list"
