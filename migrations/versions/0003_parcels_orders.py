@@ -161,6 +161,7 @@ def upgrade():
     )
     with op.batch_alter_table('parcels', schema=None) as batch_op:
         batch_op.create_index('ix_parcels_customer_status_created', ['customer_id', 'status', 'created_at'], unique=False)
+        batch_op.create_index('ix_parcels_customer_status_received', ['customer_id', 'status', 'received_at'], unique=False)
         batch_op.create_index('ix_parcels_tracking_no', ['tracking_no'], unique=False)
 
     op.create_table('order_charge_lines',
@@ -222,6 +223,7 @@ def upgrade():
     )
     with op.batch_alter_table('order_parcels', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_parcels_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_parcels_parcel_id'), ['parcel_id'], unique=False)
         batch_op.create_index('uq_order_parcels_live_parcel', ['parcel_id'], unique=True, sqlite_where=sa.text('released_at IS NULL'), postgresql_where=sa.text('released_at IS NULL'))
 
     op.create_table('order_services',
@@ -301,6 +303,7 @@ def downgrade():
     with op.batch_alter_table('order_parcels', schema=None) as batch_op:
         batch_op.drop_index('uq_order_parcels_live_parcel', sqlite_where=sa.text('released_at IS NULL'), postgresql_where=sa.text('released_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_order_parcels_order_id'))
+        batch_op.drop_index(batch_op.f('ix_order_parcels_parcel_id'))
 
     op.drop_table('order_parcels')
     with op.batch_alter_table('order_events', schema=None) as batch_op:
@@ -318,6 +321,7 @@ def downgrade():
     with op.batch_alter_table('parcels', schema=None) as batch_op:
         batch_op.drop_index('ix_parcels_tracking_no')
         batch_op.drop_index('ix_parcels_customer_status_created')
+        batch_op.drop_index('ix_parcels_customer_status_received')
 
     op.drop_table('parcels')
     with op.batch_alter_table('orders', schema=None) as batch_op:

@@ -109,7 +109,8 @@ class OrderParcel(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id"))
+    # Indexed on its own too: "was this parcel ever in an order" reads released links as well.
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id"), index=True)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="parcel_links")

@@ -33,6 +33,8 @@ class Parcel(Base):
             "declared_weight_g IS NULL OR declared_weight_g > 0", name="declared_weight"
         ),
         Index("ix_parcels_customer_status_created", "customer_id", "status", "created_at"),
+        # The "free storage ending" count and list of a customer's parcels in stock.
+        Index("ix_parcels_customer_status_received", "customer_id", "status", "received_at"),
         Index("ix_parcels_tracking_no", "tracking_no"),
     )
 
