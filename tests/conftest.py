@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_migrate import upgrade
@@ -18,7 +18,17 @@ from sqlalchemy import text
 from portal import create_app
 from portal.cli import DEMO_RATE_CARD
 from portal.extensions import db
-from portal.models import Address, Base, Parcel, User, UserRole, Warehouse, utcnow
+from portal.models import (
+    Address,
+    Base,
+    Order,
+    OrderParcel,
+    Parcel,
+    User,
+    UserRole,
+    Warehouse,
+    utcnow,
+)
 from portal.quote.fragment_cache import fragments
 from portal.services import accounts, rate_cards
 from portal.services.rate_sheets import import_rate_card
@@ -276,3 +286,53 @@ def run_together(app, count: int, work: Callable[[int], object]) -> list[object]
     for t in threads:
         t.join(timeout=60)
     return results
+
+
+@pytest.fixture
+def insert_orders(app, demo_card):
+    """Insert orders directly (fast): `count` orders of a customer, each with `parcels` parcels."""
+    serial = iter(range(1, 1_000_000))
+
+    def make(customer_id: int, count: int = 1, status: str = "pending_pack", parcels: int = 1):
+        numbers = []
+        with app.app_context():
+            card_id = rate_cards.current_card(rate_cards.business_today()).id
+            start = datetime(2026, 11, 1, tzinfo=UTC)
+            for _ in range(count):
+                n = next(serial)
+                order = Order(
+                    order_no=f"JY261101T{n:05d}",
+                    customer_id=customer_id,
+                    status=status,
+                    submit_token=f"token-{n}",
+                    rate_card_id=card_id,
+                    channel_code="US-EXP-DHL",
+                    channel_name="美国DHL特快",
+                    service_level="express",
+                    ship_name="Li Lei",
+                    ship_phone="+12025550123",
+                    ship_country="US",
+                    ship_line1="1 Main St",
+                    declared_total_fen=10000,
+                    estimate_weight_g=1000,
+                    estimate_chargeable_g=1000,
+                    estimate_fen=10000 + n,
+                    created_at=start + timedelta(minutes=n),
+                )
+                db.session.add(order)
+                db.session.flush()
+                for i in range(parcels):
+                    parcel = Parcel(
+                        customer_id=customer_id,
+                        tracking_no=f"YT{n:06d}{i:03d}",
+                        contents="书",
+                        status="consolidated",
+                    )
+                    db.session.add(parcel)
+                    db.session.flush()
+                    db.session.add(OrderParcel(order_id=order.id, parcel_id=parcel.id))
+                numbers.append(order.order_no)
+            db.session.commit()
+        return numbers
+
+    return make

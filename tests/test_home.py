@@ -61,3 +61,37 @@ def test_staff_reach_the_ops_dashboard(client, make_staff, role):
     assert response.status_code == 200
     assert soup(response).find(id="ops-dashboard") is not None
     assert soup(client.get("/")).find("a", href="/ops/") is not None
+
+
+def test_home_counts_parcels_and_orders_and_offers_the_two_shortcuts(
+    client, make_customer, make_parcel, insert_orders
+):
+    account, other = make_customer(), make_customer()
+    for _ in range(2):
+        make_parcel(account.id)
+    make_parcel(account.id, received=True)
+    make_parcel(other.id, received=True)
+    insert_orders(account.id, count=3, status="awaiting_payment")
+    insert_orders(other.id, count=1, status="paid")
+    login(client, account)
+    page = soup(client.get("/"))
+
+    def tiles(grid_id: str) -> dict[str, str]:
+        return {
+            a["href"]: a.find(class_="n").get_text()
+            for a in page.find(id=grid_id).find_all("a", class_="tile")
+        }
+
+    assert tiles("parcel-counts") == {
+        "/parcels/?status=expected": "2",
+        "/parcels/?status=received": "1",
+        "/parcels/?status=consolidated": "3",  # one parcel in each inserted order
+    }
+    assert tiles("order-counts") == {
+        "/orders/?status=pending_pack": "0",
+        "/orders/?status=awaiting_payment": "3",
+        "/orders/?status=paid": "0",
+        "/orders/?status=shipped": "0",
+    }
+    assert page.find(attrs={"data-testid": "quick-order"})["href"] == "/orders/new"
+    assert page.find(attrs={"data-testid": "register-parcel"})["href"] == "/parcels/new"

@@ -23,7 +23,7 @@ from portal.models import (
     TrackingEvent,
     User,
 )
-from portal.services import notifications, rate_cards
+from portal.services import notifications
 from portal.services.orders import DeclarationInput, OrderRequest, place_order
 from tests.conftest import run_together
 from tests.helpers import HTMX, csrf_token, login, post, soup, sql_statements
@@ -119,56 +119,6 @@ def order_row(app, order_no: str) -> dict:
                 .where(Notification.user_id == order.customer_id)
             ),
         }
-
-
-@pytest.fixture
-def insert_orders(app, demo_card):
-    """Insert orders directly (fast): `count` orders of a customer, each with `parcels` parcels."""
-    serial = iter(range(1, 1_000_000))
-
-    def make(customer_id: int, count: int = 1, status: str = "pending_pack", parcels: int = 1):
-        numbers = []
-        with app.app_context():
-            card_id = rate_cards.current_card(rate_cards.business_today()).id
-            start = datetime(2026, 11, 1, tzinfo=UTC)
-            for _ in range(count):
-                n = next(serial)
-                order = Order(
-                    order_no=f"JY261101T{n:05d}",
-                    customer_id=customer_id,
-                    status=status,
-                    submit_token=f"token-{n}",
-                    rate_card_id=card_id,
-                    channel_code=CHANNEL,
-                    channel_name="美国DHL特快",
-                    service_level="express",
-                    ship_name="Li Lei",
-                    ship_phone="+12025550123",
-                    ship_country="US",
-                    ship_line1="1 Main St",
-                    declared_total_fen=10000,
-                    estimate_weight_g=1000,
-                    estimate_chargeable_g=1000,
-                    estimate_fen=10000 + n,
-                    created_at=start + timedelta(minutes=n),
-                )
-                db.session.add(order)
-                db.session.flush()
-                for i in range(parcels):
-                    parcel = Parcel(
-                        customer_id=customer_id,
-                        tracking_no=f"YT{n:06d}{i:03d}",
-                        contents="书",
-                        status="consolidated",
-                    )
-                    db.session.add(parcel)
-                    db.session.flush()
-                    db.session.add(OrderParcel(order_id=order.id, parcel_id=parcel.id))
-                numbers.append(order.order_no)
-            db.session.commit()
-        return numbers
-
-    return make
 
 
 def cards(response) -> list:

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.test_orders import insert_orders, shop  # noqa: F401 (fixtures shared with the unit tests)
+from tests.test_orders import shop  # noqa: F401 (a fixture shared with the unit tests)
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = bool(os.environ.get("CI"))
