@@ -199,7 +199,8 @@ def test_from_the_quote_the_channel_and_weight_are_preset(shop):
         "/orders/new", query_string={"channel": CHANNEL, "country": "US", "weight": "3"}
     )
     assert step(page) == "parcels"
-    assert soup(page).find(attrs={"data-testid": "preset"}) is not None
+    preset = soup(page).find(attrs={"data-testid": "preset"}).get_text()
+    assert "美国DHL特快" in preset and CHANNEL not in preset
     page = go(client, form_state(page), parcel=shop["parcels"][0])
     page = go(client, form_state(page))
     assert step(page) == "channel"

@@ -64,6 +64,14 @@ class Draft:
         return next((a for a in self.addresses if a.id == self.form.address_id), None)
 
     @property
+    def channel_name(self) -> str:
+        """The chosen channel's name in the reader's language (its code if no longer offered)."""
+        code = self.form.channel.data
+        in_force = rate_cards.channels_in_force(rate_cards.business_today())
+        channel = next((c for c in in_force if c.code == code), None)
+        return labels.channel_name(channel) if channel else code
+
+    @property
     def quote(self) -> Quote | None:
         return next((q for q in self.quotes if q.channel.code == self.form.channel.data), None)
 
@@ -192,8 +200,9 @@ def _price_channels(draft: Draft) -> None:
     draft.quotes = channel_quotes(wanted, shipment, day)
 
 
-def _prefill(draft: Draft, step: str) -> None:
-    """Sensible defaults when a step is first shown."""
+def _prefill(draft: Draft, step: str, lines_edited: bool) -> None:
+    """Sensible defaults when a step is shown. The declaration lines start from the parcels
+    unless the customer has been editing them: removing every line shows the saved ones."""
     form = draft.form
     if step == "address" and form.address_id is None and draft.addresses:
         preferred = [a for a in draft.addresses if a.country == form.country.data]
@@ -205,7 +214,7 @@ def _prefill(draft: Draft, step: str) -> None:
             if total:
                 form.weight.data = f"{total / 1000:g}"
         _price_channels(draft)
-    elif step == "declaration" and not form.lines.entries:
+    elif step == "declaration" and not lines_edited and not form.lines.entries:
         form.set_lines([_line_from_parcel(p) for p in draft.chosen] or [{}])
 
 
@@ -272,11 +281,11 @@ def _navigate(draft: Draft, current: str, action: str) -> tuple[str, int]:
     return current, 200
 
 
-def _render(draft: Draft, step: str, status: int):
-    _prefill(draft, step)
+def _render(draft: Draft, step: str, status: int, lines_edited: bool):
+    _prefill(draft, step, lines_edited)
     if step == "review" and draft.checked is None and not _check_review(draft):
         step = next(s for s in STEPS if s in draft.form.errors_by_step)
-        _prefill(draft, step)
+        _prefill(draft, step, lines_edited=True)
         status = 422
     return page_or_partial(
         "orders/wizard/new.html",
@@ -295,8 +304,9 @@ def _render(draft: Draft, step: str, status: int):
 def new():
     draft = _load_draft(request.args)
     current = draft.form.step.data if draft.form.step.data in STEPS else "parcels"
-    step, status = _navigate(draft, current, request.args.get("action", ""))
-    return _render(draft, step, status)
+    action = request.args.get("action", "")
+    step, status = _navigate(draft, current, action)
+    return _render(draft, step, status, lines_edited=current == "declaration" and bool(action))
 
 
 @bp.route("/new", methods=["POST"])
@@ -309,7 +319,7 @@ def place():
     failing = _first_failing(draft, "options")
     if failing is not None:
         db.session.rollback()
-        return _render(draft, failing, 422)
+        return _render(draft, failing, 422, lines_edited=True)
     try:
         order = orders.place_order(current_user, draft.form.to_request())
     except DomainError as err:
@@ -317,7 +327,8 @@ def place():
         draft = _load_draft(request.form)
         draft.form.step_error(FIELD_STEPS.get(err.field, "review"), err.message)
         step = next(s for s in STEPS if s in draft.form.errors_by_step)
-        return _render(draft, step, 409 if isinstance(err, orders.ParcelsTaken) else 422)
+        status = 409 if isinstance(err, orders.ParcelsTaken) else 422
+        return _render(draft, step, status, lines_edited=True)
     db.session.commit()
     flash(_("Order %(order_no)s placed.", order_no=order.order_no), "success")
     return hx_redirect(url_for("orders.detail", order_no=order.order_no))

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from portal import demo_data
 from portal.extensions import db
-from portal.models import Parcel
+from portal.models import DeclarationTemplate, Parcel
 from tests.e2e.conftest import ConsoleLog, Viewport
 from tests.e2e.test_journeys import activate, assert_no_console_errors, assert_no_horizontal_scroll
 from tests.e2e.test_orders_journeys import log_in
-from tests.test_orders import place
+from tests.test_orders import CHANNEL, place
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +28,15 @@ pytestmark = pytest.mark.e2e
 ALLOWED_422 = ("status of 422",)
 ENGLISH_NAMES = {"毛衣": "Sweater", "鞋子": "Shoes", "帽子": "Hat"}
 ORDER_URL = re.compile(r"/orders/(JY[A-Z0-9]+)$")
+# The wizard's step indicator, as the customer reads it.
+STEP_NAMES = {
+    "parcels": "包裹",
+    "address": "收货地址",
+    "channel": "渠道",
+    "declaration": "申报信息",
+    "options": "增值服务",
+    "review": "确认订单",
+}
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ def check_unbound(page: Page, tracking_no: str) -> None:
 
 def expect_step(page: Page, viewport: Viewport, step: str) -> None:
     expect(page.locator("#wizard")).to_have_attribute("data-step", step)
-    expect(page.locator('.wizard-steps li[aria-current="step"]')).to_be_visible()
+    expect(page.locator('.wizard-steps li[aria-current="step"]')).to_have_text(STEP_NAMES[step])
     assert_no_horizontal_scroll(page, viewport)
 
 
@@ -150,11 +159,13 @@ def walk_to_placed_order(
     parcels: list[Seeded],
     channel: str | None = None,
     weight: str | None = None,
+    recipient: str | None = None,
 ) -> Placed:
     """From the parcels step (the parcels already ticked) through every step to the order page.
 
     With `channel`, the channel step must show it chosen already (preset by a quote); otherwise
-    the first channel offered is chosen. With `weight`, the weight field must show it. The demo
+    the first channel offered is chosen. With `weight`, the weight field must show it; with
+    `recipient`, the address step must have that recipient's address chosen already. The demo
     packing service 加固包装 is added.
     """
     expect_step(page, viewport, "parcels")
@@ -165,6 +176,8 @@ def walk_to_placed_order(
     next_step(page, viewport, "address")
     chosen_address = page.get_by_test_id("address-choice").filter(has=page.locator(":checked"))
     expect(chosen_address).to_have_count(1)
+    if recipient is not None:
+        expect(chosen_address).to_contain_text(recipient)
 
     next_step(page, viewport, "channel")
     if weight is not None:
@@ -221,10 +234,15 @@ def check_order_page(page: Page, viewport: Viewport, placed: Placed, parcels: li
 
 
 def check_parcels_bound(
-    page: Page, viewport: Viewport, order_no: str, bound: list[Seeded], free: list[Seeded]
+    page: Page,
+    viewport: Viewport,
+    order_no: str,
+    bound: list[Seeded],
+    free_in_stock: list[Seeded],
 ) -> None:
     """The parcel list: the order's parcels in 已集运, bound to it; the others still free."""
     page.goto("/parcels/?status=consolidated")
+    expect(page.locator('.parcel-tabs a[aria-current="page"]')).to_contain_text("已集运")
     check_counts(page, consolidated=len(bound))
     for p in bound:
         badge = parcel_card(page, p.tracking_no).get_by_test_id("bound")
@@ -232,9 +250,10 @@ def check_parcels_bound(
         expect(parcel_card(page, p.tracking_no).get_by_test_id("pick")).to_have_count(0)
     expect(page.get_by_test_id("ship-selected")).to_have_count(0)
     assert_no_horizontal_scroll(page, viewport)
-    for p in free:
+    if free_in_stock:
         page.goto("/parcels/?status=received")
-        check_unbound(page, p.tracking_no)
+        for p in free_in_stock:
+            check_unbound(page, p.tracking_no)
 
 
 # ---- registering parcels -----------------------------------------------------------------------
@@ -257,7 +276,7 @@ def test_register_a_parcel_and_find_it_among_the_expected(
     form.get_by_label("快递单号").fill("sf 1234 5678 9012 3")
     # The courier is recognised from the number while it is typed.
     expect(form.locator("#courier-field")).to_contain_text("根据单号识别为：顺丰速运")
-    expect(form.get_by_label("快递公司")).to_have_value("SF")
+    expect(form.get_by_label("快递公司", exact=True)).to_have_value("SF")
     form.get_by_label("物品名称").fill("蓝牙耳机")
     form.get_by_label("物品价值（元）").fill("199")
     form.get_by_label("数量").fill("2")
@@ -269,6 +288,7 @@ def test_register_a_parcel_and_find_it_among_the_expected(
         "aria-current", "page"
     )
     check_counts(page, expected=2, received=0, consolidated=0)
+    expect(page.locator('.parcel-tabs a[data-status="expected"]')).to_contain_text("待入库")
     card = parcel_card(page, "SF1234567890123")
     expect(card).to_have_attribute("data-status", "expected")
     expect(card).to_contain_text("蓝牙耳机")
@@ -309,7 +329,6 @@ def test_bulk_paste_with_bad_rows_registers_nothing_then_the_corrected_list_regi
     expect(page.locator("#bulk-form [role=alert]")).to_contain_text(
         "未预报任何包裹，请修改以下各行："
     )
-    expect(errors.locator("xpath=self::*[@data-row]")).to_have_count(4)
     by_row = {li.get_attribute("data-row"): li.inner_text() for li in errors.all()}
     assert sorted(by_row) == ["3", "4", "5", "6"], by_row
     assert by_row["3"].startswith("第 3 行：快递单号应为 6 至 40 位字母或数字"), by_row
@@ -369,26 +388,46 @@ def test_bulk_upload_of_a_csv_file_registers_its_rows(
 
 
 def test_quick_order_from_a_quote_with_the_channel_and_destination_preset(
-    page: Page, viewport: Viewport, shopper: Shop, console_log: ConsoleLog
+    page: Page, viewport: Viewport, shopper: Shop, make_address, console_log: ConsoleLog
 ):
+    # Besides the default address in Los Angeles, one in London.
+    make_address(
+        shopper.account.id,
+        recipient_name="Han Meimei",
+        phone="+442079460958",
+        country="GB",
+        region="",
+        city="London",
+        postcode="NW16XE",
+        line1="221B Baker Street",
+    )
     log_in(page, viewport, shopper.account)
-    # The sweater (0.8 kg) and the shoes (1.2 kg) to the default address in Los Angeles.
-    page.goto("/quote?country=US&postcode=90001&weight=2")
+    # The sweater (0.8 kg) and the shoes (1.2 kg) to London.
+    page.goto("/quote?country=GB&weight=2")
     offer = page.locator("[data-testid=offer]", has=page.get_by_test_id("cheapest"))
     expect(offer).to_be_visible()
     channel = offer.get_attribute("data-channel")
+    channel_name = offer.locator("strong").first.inner_text()
     activate(offer.get_by_test_id("ship"), viewport)
 
-    expect(page).to_have_url(re.compile(r"/orders/new\?"))
+    expect(page).to_have_url(re.compile(r"/orders/new\?.*country=GB"))
     expect_step(page, viewport, "parcels")
-    expect(page.get_by_test_id("preset")).to_contain_text(channel)
+    expect(page.get_by_test_id("preset")).to_contain_text(channel_name)
     tick_parcels(page, viewport, shopper.sweater, shopper.shoes)
 
-    # The channel step shows the quote's weight and channel chosen already.
+    # The London address (the quote's country, not the default address) is chosen already, and
+    # the channel step shows the quote's weight and channel chosen.
     placed = walk_to_placed_order(
-        page, viewport, [shopper.sweater, shopper.shoes], channel=channel, weight="2"
+        page,
+        viewport,
+        [shopper.sweater, shopper.shoes],
+        channel=channel,
+        weight="2",
+        recipient="Han Meimei",
     )
     check_order_page(page, viewport, placed, [shopper.sweater, shopper.shoes])
+    expect(page.locator("#order-address")).to_contain_text("Han Meimei")
+    expect(page.locator("#order-address").get_by_test_id("country")).to_have_text("英国")
     check_parcels_bound(
         page, viewport, placed.order_no, [shopper.sweater, shopper.shoes], [shopper.hat]
     )
@@ -498,14 +537,17 @@ def test_a_new_address_and_a_saved_declaration_used_in_the_wizard(
     expect(first).to_have_attribute("data-channel", re.compile("^GB-"))
 
     next_step(page, viewport, "declaration")
+    # The line prefilled from the parcel is replaced by the saved declaration.
     lines = page.get_by_test_id("declaration-line")
     expect(lines).to_have_count(1)
     expect(lines.first.get_by_label("中文品名")).to_have_value("鞋子")
-    activate(lines.first.get_by_test_id("remove-line"), viewport)
-    expect(lines).to_have_count(0)
     use = page.get_by_test_id("use-template").filter(has_text="蓝牙耳机")
-    expect(use).to_be_visible()
+    expect(use).to_be_hidden()
+    activate(page.locator("details.templates summary", has_text="使用常用申报"), viewport)
     activate(use, viewport)
+    expect(lines).to_have_count(2)
+    expect(lines.nth(1).get_by_label("中文品名")).to_have_value("蓝牙耳机")
+    activate(lines.first.get_by_test_id("remove-line"), viewport)
     expect(lines).to_have_count(1)
     line = lines.first
     expect(line.get_by_label("中文品名")).to_have_value("蓝牙耳机")
@@ -537,6 +579,45 @@ def test_a_new_address_and_a_saved_declaration_used_in_the_wizard(
         "¥177.00"
     )
     assert_no_horizontal_scroll(page, viewport)
+    assert_no_console_errors(console_log)
+
+
+def test_removing_the_only_declaration_line_leaves_the_saved_declarations_to_choose_from(
+    app, page: Page, viewport: Viewport, shopper: Shop, console_log: ConsoleLog
+):
+    with app.app_context():
+        db.session.add(
+            DeclarationTemplate(
+                customer_id=shopper.account.id,
+                name_zh="衣服",
+                name_en="Clothes",
+                category="general",
+                quantity=1,
+                unit_value_fen=10000,
+            )
+        )
+        db.session.commit()
+    log_in(page, viewport, shopper.account)
+    # The declaration step of a draft whose earlier steps are done (each step is a URL).
+    page.goto(
+        f"/orders/new?step=declaration&parcel={shopper.shoes.id}&address={shopper.address_id}"
+        f"&weight=1.2&channel={CHANNEL}"
+    )
+    expect_step(page, viewport, "declaration")
+    lines = page.get_by_test_id("declaration-line")
+    expect(lines).to_have_count(1)
+    expect(lines.first.get_by_label("中文品名")).to_have_value("鞋子")
+
+    # The customer removes the prefilled line: it is gone, and the saved declarations are
+    # offered (their list opens by itself when there is no line).
+    activate(lines.first.get_by_test_id("remove-line"), viewport)
+    expect(lines).to_have_count(0)
+    use = page.get_by_test_id("use-template").filter(has_text="衣服")
+    expect(use).to_be_visible()
+    activate(use, viewport)
+    expect(lines).to_have_count(1)
+    expect(lines.first.get_by_label("英文品名")).to_have_value("Clothes")
+    next_step(page, viewport, "options")
     assert_no_console_errors(console_log)
 
 

@@ -96,7 +96,7 @@ def test_register_copy_address_switch_language_logout_and_login(
     # Log out: from the top bar on a desktop, from the account page on a phone.
     if viewport.is_mobile:
         expect(page.get_by_test_id("logout")).to_be_hidden()
-        activate(nav.get_by_role("link", name="My account"), viewport)
+        activate(nav.get_by_role("link", name="Me", exact=True), viewport)
         expect(page).to_have_url(re.compile(r"/account/$"))
         activate(page.locator("main").get_by_role("button", name="Log out"), viewport)
     else:

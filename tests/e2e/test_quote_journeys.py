@@ -290,13 +290,18 @@ def test_ship_with_the_cheapest_offer_after_registering(
     form.get_by_label("确认密码").fill(DEFAULT_PASSWORD)
     activate(form.get_by_role("button", name="注册"), viewport)
 
-    # They land on the ship page with the offer they chose, at the quoted price.
-    expect(page).to_have_url(re.compile(r"/quote/ship\?"))
-    chosen = page.get_by_test_id("chosen-offer")
-    expect(chosen).to_have_attribute("data-channel", cheapest.channel.code)
-    price = chosen.locator(".price")
-    expect(price).to_be_visible()
-    assert money_fen(price.inner_text()) == cheapest.total_fen
+    # They land in the quick-order wizard, at its first step, with the offer they chose.
+    expect(page).to_have_url(re.compile(r"^https?://[^/]+/orders/new\?"))
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["channel"] == [cheapest.channel.code]
+    assert query["country"] == ["GB"] and query["weight"] == ["3.2"]
+    expect(page.locator("#wizard")).to_have_attribute("data-step", "parcels")
+    expect(page.get_by_test_id("preset")).to_contain_text(cheapest.channel.name_zh)
+    # A new customer has no parcels yet: the wizard says so and offers to register one.
+    expect(page.get_by_test_id("no-parcels")).to_be_visible()
+    expect(page.get_by_test_id("parcel-choice")).to_have_count(0)
+    register = page.locator("#wizard").get_by_role("link", name="包裹预报")
+    expect(register).to_have_attribute("href", "/parcels/new")
     assert_no_horizontal_scroll(page, viewport)
     assert_no_console_errors(console_log)
 
