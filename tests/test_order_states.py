@@ -5,6 +5,7 @@ PostgreSQL."""
 import threading
 
 import pytest
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from portal.extensions import db
@@ -107,7 +108,7 @@ def test_every_pair_in_the_table_succeeds_and_every_other_pair_is_refused(app, s
             else:
                 with pytest.raises(TransitionRefused) as refused:
                     transition(order, to_status, actors[role], role, reason)
-                assert str(refused.value.message) == NOT_THAT_WAY
+                assert str(refused.value.message) == gettext(NOT_THAT_WAY)
                 assert not (db.session.new or db.session.dirty or db.session.deleted)
                 assert (order_row(order_id), event_rows()) == (row, events)
                 db.session.rollback()

@@ -576,7 +576,7 @@ PAGES = st.one_of(st.integers(-5, 30).map(str), st.sampled_from(["9" * 30, "1e3"
 STATUSES = st.one_of(st.sampled_from(["", "paid", "pending_pack", "cancelled", "PAID"]), PARAM)
 
 
-FUZZ_200 = settings(FUZZ, max_examples=250)
+FUZZ_250 = settings(FUZZ, max_examples=250)
 
 
 def reopen(app, order_no: str) -> None:
@@ -609,7 +609,7 @@ def test_fuzz_cancel_never_5xx(app, fuzz_shop):
     before = order_row(app, fuzz_shop["foreign"])
     statuses = Counter()
 
-    @FUZZ_200
+    @FUZZ_250
     @given(
         order_no=ORDER_NOS,
         reason=st.lists(PARAM, max_size=2),
@@ -646,7 +646,7 @@ def test_fuzz_the_list_and_the_order_page_never_5xx(fuzz_shop):
     client = fuzz_shop["client"]
     statuses = Counter()
 
-    @FUZZ_200
+    @FUZZ_250
     @given(status=STATUSES, page=PAGES, q=PARAM, order_no=ORDER_NOS, htmx=st.booleans())
     @example(status="paid", page="1", q="JY", order_no="OWN", htmx=True)
     def run(status, page, q, order_no, htmx):
