@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
+# Test processes (pytest-xdist); each starts its own PostgreSQL server and browser.
+TEST_WORKERS ?= 2
 PORT ?= 5000
 export FLASK_APP := portal
 
@@ -34,7 +36,7 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ from portal.errors import (
     refresh_required_answer,
 )
 from portal.extensions import babel, csrf, db, login_manager, migrate
-from portal.i18n import LANGUAGE_NAMES, format_fen, format_kg, select_locale
+from portal.i18n import LANGUAGE_NAMES, bound_gettext, format_fen, format_kg, select_locale
 from portal.requests import PortalRequest
 from portal.security import install_security_headers
 from portal.services.accounts import load_session_user
@@ -65,7 +65,11 @@ def _init_extensions(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals():
-        return {"language_names": LANGUAGE_NAMES, "current_locale": select_locale()}
+        return {
+            "language_names": LANGUAGE_NAMES,
+            "current_locale": select_locale(),
+            **bound_gettext(),
+        }
 
     app.jinja_env.filters["fen"] = format_fen
     app.jinja_env.filters["kg"] = format_kg

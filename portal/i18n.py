@@ -1,7 +1,10 @@
 """Locale selection: the user's saved choice, then the visitor's cookie, then zh_CN."""
 
 from flask import current_app, has_request_context, request
+from flask_babel import get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 LANG_COOKIE = "lang"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -17,6 +20,32 @@ def select_locale() -> str:
     if cookie in languages:
         return cookie
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def bound_gettext() -> dict:
+    """Template `gettext` / `ngettext` bound to this render's translations.
+
+    They behave like Jinja's new-style gettext that Flask-Babel installs, but look the
+    translations up once per render instead of once per string (a third of a list page's time).
+    """
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string: str, **variables):
+        text = translations.gettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - catalogue text; `%` escapes the variables
+        return text % variables
+
+    @pass_context
+    def ngettext(context, singular: str, plural: str, num: int, **variables):
+        variables.setdefault("num", num)
+        text = translations.ngettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - catalogue text; `%` escapes the variables
+        return text % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def remember_language(response, locale: str | None) -> None:
