@@ -162,6 +162,7 @@ def upgrade():
     with op.batch_alter_table('parcels', schema=None) as batch_op:
         batch_op.create_index('ix_parcels_customer_status_created', ['customer_id', 'status', 'created_at'], unique=False)
         batch_op.create_index('ix_parcels_customer_status_received', ['customer_id', 'status', 'received_at'], unique=False)
+        batch_op.create_index('ix_parcels_customer_search', ['customer_id', 'status', 'contents', 'tracking_no'], unique=False)
         batch_op.create_index('ix_parcels_tracking_no', ['tracking_no'], unique=False)
 
     op.create_table('order_charge_lines',
@@ -322,6 +323,7 @@ def downgrade():
         batch_op.drop_index('ix_parcels_tracking_no')
         batch_op.drop_index('ix_parcels_customer_status_created')
         batch_op.drop_index('ix_parcels_customer_status_received')
+        batch_op.drop_index('ix_parcels_customer_search')
 
     op.drop_table('parcels')
     with op.batch_alter_table('orders', schema=None) as batch_op:

@@ -35,6 +35,8 @@ class Parcel(Base):
         Index("ix_parcels_customer_status_created", "customer_id", "status", "created_at"),
         # The "free storage ending" count and list of a customer's parcels in stock.
         Index("ix_parcels_customer_status_received", "customer_id", "status", "received_at"),
+        # Covers the search's tab counts: `LIKE '%...%'` is checked in the index, not the table.
+        Index("ix_parcels_customer_search", "customer_id", "status", "contents", "tracking_no"),
         Index("ix_parcels_tracking_no", "tracking_no"),
     )
 
