@@ -1,9 +1,9 @@
 """Fuzzing the parcel forms: whatever is posted (or asked of the list), the portal never answers
 with a 5xx, a refused form comes back as the form with 422, and a refusal writes nothing.
 
-Per database: 200 registrations, 150 edits (own, received, bound and other customers' parcels),
-150 bulk registrations (pasted text and uploaded files: CSV, XLSX, junk bytes), 50 deletions and
-100 list queries: arbitrary unicode (NUL included), 10 kB strings, odd numbers, fields missing or
+Per database, 250 cases of each: registrations, edits (own, received, bound and other customers'
+parcels), bulk registrations (pasted text and uploaded files: CSV, XLSX, junk bytes), deletions and
+list queries: arbitrary unicode (NUL included), 10 kB strings, odd numbers, fields missing or
 repeated, random extra fields (status, customer_id, ...), urlencoded or multipart, plain or htmx.
 """
 
@@ -180,7 +180,7 @@ def test_fuzz_register(app, make_customer, make_parcel):
     token, cookie = prepared(app, account)
     statuses = Counter()
 
-    @fuzz(200)
+    @fuzz(250)
     @given(submissions(parcel_fields()))
     @example((VALID, "application/x-www-form-urlencoded", False))
     @example(({**VALID, "tracking_no": ["YT1234567890123"]}, "multipart/form-data", True))
@@ -231,7 +231,7 @@ def test_fuzz_edit(app, make_customer, make_parcel):
     }
     statuses = Counter()
 
-    @fuzz(150)
+    @fuzz(250)
     @given(st.sampled_from(sorted(ids)), submissions(parcel_fields()))
     @example("expected", (VALID, "application/x-www-form-urlencoded", False))
     @example("received", (VALID, "multipart/form-data", True))
@@ -354,7 +354,7 @@ def test_fuzz_bulk(app, make_customer, make_parcel):
     token, cookie = prepared(app, account)
     statuses = Counter()
 
-    @fuzz(150)
+    @fuzz(250)
     @given(bulk_inputs(), EXTRA_FIELDS, ENCODINGS, st.booleans())
     @example(
         (["SF1234567890123\nEA123456789CN,口红,化妆品,10"], None), {}, "multipart/form-data", True
@@ -400,7 +400,7 @@ def test_fuzz_delete(app, make_customer, make_parcel):
     }
     statuses = Counter()
 
-    @fuzz(50)
+    @fuzz(250)
     @given(st.sampled_from(sorted(ids)), submissions(st.just({})))
     def run(which, submission):
         response = submit(app, cookie, token, f"/parcels/{ids[which]}/delete", submission)
@@ -454,7 +454,7 @@ def test_fuzz_list(app, make_customer, make_parcel):
     assert login(client, account).status_code == 303
     statuses = Counter()
 
-    @fuzz(100)
+    @fuzz(250)
     @given(list_queries(), st.booleans())
     @example(MultiDict({"status": "received", "expiring": "1", "page": "2"}), True)
     @example(MultiDict({"q": "\x00"}), False)
