@@ -1,6 +1,7 @@
 """Every model module is imported here so that Alembic sees all tables."""
 
 from portal.models.address import Address
+from portal.models.audit import AuditEntry
 from portal.models.base import Base, utcnow
 from portal.models.declaration import DeclarationTemplate
 from portal.models.notification import Notification
@@ -38,6 +39,7 @@ from portal.models.user import STAFF_ROLES, User, UserRole
 from portal.models.warehouse import Warehouse
 
 __all__ = [
+    "AuditEntry",
     "CHARGE_STAGES",
     "DUTY_BASES",
     "GOODS_CATEGORIES",

@@ -9,6 +9,7 @@ EVERY_ROLE = frozenset(STAFF_ROLES)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "ops.dashboard": EVERY_ROLE,
+    "ops.audit_log": frozenset({"admin"}),
 }
 
 

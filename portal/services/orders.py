@@ -23,7 +23,7 @@ from portal.models import (
     utcnow,
 )
 from portal.models.base import is_id
-from portal.services import notifications, rate_cards
+from portal.services import audit, notifications, rate_cards
 from portal.services.codes import random_code
 from portal.services.declarations import DeclarationInput, check_line
 from portal.services.errors import DomainError, ValidationFailed
@@ -391,8 +391,19 @@ def cancel_order(actor: User, order: Order, reason: str = "", by_staff: bool = F
         raise TransitionRefused(
             _l("This order has been paid; please contact us to cancel it with a refund.")
         )
+    before = order.status
     transition(order, "cancelled", actor.id, STAFF if by_staff else CUSTOMER, reason)
     _release_parcels(order, actor.id)
+    if by_staff:
+        audit.record(
+            actor,
+            "order.cancel",
+            "order",
+            order.order_no,
+            {"status": before},
+            {"status": "cancelled"},
+            reason,
+        )
     notifications.notify(
         order.customer_id,
         notifications.ORDER_CANCELLED,
