@@ -12,6 +12,12 @@ from portal.services import notifications
 TITLES = {
     notifications.ORDER_PLACED: _l("Order placed"),
     notifications.ORDER_CANCELLED: _l("Order cancelled"),
+    notifications.PARCEL_RECEIVED: _l("Parcel received"),
+    notifications.CLAIM_APPROVED: _l("Claim approved"),
+    notifications.CLAIM_REJECTED: _l("Claim rejected"),
+    notifications.ORDER_PACKED: _l("Order packed: please pay"),
+    notifications.ORDER_SHIPPED: _l("Order shipped"),
+    notifications.ORDER_DELIVERED: _l("Order delivered"),
 }
 
 TEXTS: dict[str, Callable[[Mapping], str]] = {
@@ -22,6 +28,37 @@ TEXTS: dict[str, Callable[[Mapping], str]] = {
     notifications.ORDER_CANCELLED: lambda p: _(
         "Order %(order_no)s has been cancelled; its parcels are back in your parcel list.",
         order_no=p["order_no"],
+    ),
+    notifications.PARCEL_RECEIVED: lambda p: _(
+        "Your parcel %(tracking_no)s has arrived at the warehouse (%(weight)s kg). "
+        "Free storage starts today.",
+        tracking_no=p["tracking_no"],
+        weight=p["weight"],
+    ),
+    notifications.CLAIM_APPROVED: lambda p: _(
+        "Your claim for parcel %(tracking_no)s was approved; it is now in your parcel list.",
+        tracking_no=p["tracking_no"],
+    ),
+    notifications.CLAIM_REJECTED: lambda p: _(
+        "Your claim for parcel %(tracking_no)s was not approved: %(reason)s",
+        tracking_no=p["tracking_no"],
+        reason=p["reason"],
+    ),
+    notifications.ORDER_PACKED: lambda p: _(
+        "Order %(order_no)s has been packed and weighed; the bill is %(amount)s yuan. "
+        "Please pay it so we can ship.",
+        order_no=p["order_no"],
+        amount=p["amount"],
+    ),
+    notifications.ORDER_SHIPPED: lambda p: _(
+        "Order %(order_no)s has left the warehouse with %(carrier)s, tracking number "
+        "%(tracking_no)s.",
+        order_no=p["order_no"],
+        carrier=p["carrier"],
+        tracking_no=p["tracking_no"],
+    ),
+    notifications.ORDER_DELIVERED: lambda p: _(
+        "Order %(order_no)s has been delivered.", order_no=p["order_no"]
     ),
 }
 

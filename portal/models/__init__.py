@@ -9,6 +9,7 @@ from portal.models.order import (
     CHARGE_STAGES,
     ORDER_STATES,
     Order,
+    OrderBox,
     OrderChargeLine,
     OrderDeclarationLine,
     OrderEvent,
@@ -35,12 +36,20 @@ from portal.models.rates import (
     Surcharge,
 )
 from portal.models.throttle import LoginThrottle
+from portal.models.unclaimed import (
+    CLAIM_STATES,
+    UNCLAIMED_STATES,
+    ParcelClaim,
+    UnclaimedParcel,
+    UnclaimedParcelPhoto,
+)
 from portal.models.user import STAFF_ROLES, User, UserRole
 from portal.models.warehouse import Warehouse
 
 __all__ = [
     "AuditEntry",
     "CHARGE_STAGES",
+    "CLAIM_STATES",
     "DUTY_BASES",
     "GOODS_CATEGORIES",
     "ORDER_STATES",
@@ -49,6 +58,7 @@ __all__ = [
     "SERVICE_LEVELS",
     "STAFF_ROLES",
     "SURCHARGE_KINDS",
+    "UNCLAIMED_STATES",
     "ZONE_KINDS",
     "Address",
     "Base",
@@ -59,6 +69,7 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "Order",
+    "OrderBox",
     "OrderChargeLine",
     "OrderDeclarationLine",
     "OrderEvent",
@@ -66,6 +77,7 @@ __all__ = [
     "OrderService",
     "PackingService",
     "Parcel",
+    "ParcelClaim",
     "ParcelEvent",
     "ParcelPhoto",
     "RateCard",
@@ -74,6 +86,8 @@ __all__ = [
     "RateZoneArea",
     "Surcharge",
     "TrackingEvent",
+    "UnclaimedParcel",
+    "UnclaimedParcelPhoto",
     "User",
     "UserRole",
     "Warehouse",

@@ -30,6 +30,11 @@ class Order(Base):
         # A resubmitted (double-clicked) wizard carries the same token and finds this order.
         UniqueConstraint("customer_id", "submit_token"),
         Index("ix_orders_customer_status_created", "customer_id", "status", "created_at"),
+        # The ops order list: by date, by status and date, and by outbound tracking number.
+        Index("ix_orders_created_at", "created_at"),
+        Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_outbound_tracking_no", "outbound_tracking_no"),
+        CheckConstraint("packing_list_prints >= 0 AND label_prints >= 0", name="prints"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -61,6 +66,14 @@ class Order(Base):
     estimate_chargeable_g: Mapped[int] = mapped_column(Integer)
     estimate_fen: Mapped[int] = mapped_column(BigInteger)
     bill_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # What the warehouse measured when packing: total actual weight and the chargeable weight.
+    bill_weight_g: Mapped[int | None] = mapped_column(Integer)
+    bill_chargeable_g: Mapped[int | None] = mapped_column(Integer)
+    packed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    packing_list_prints: Mapped[int] = mapped_column(Integer, default=0)
+    label_prints: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str] = mapped_column(String(200), default="")
     outbound_carrier: Mapped[str] = mapped_column(String(40), default="")
     outbound_tracking_no: Mapped[str] = mapped_column(String(40), default="")
@@ -78,6 +91,9 @@ class Order(Base):
     )
     charge_lines: Mapped[list["OrderChargeLine"]] = relationship(
         order_by="(OrderChargeLine.stage, OrderChargeLine.seq)", cascade="all, delete-orphan"
+    )
+    boxes: Mapped[list["OrderBox"]] = relationship(
+        order_by="OrderBox.seq", cascade="all, delete-orphan"
     )
     events: Mapped[list["OrderEvent"]] = relationship(order_by="OrderEvent.id")
     tracking_events: Mapped[list["TrackingEvent"]] = relationship(
@@ -182,10 +198,34 @@ class OrderChargeLine(Base):
     detail: Mapped[str] = mapped_column(String(200), default="")
 
 
+class OrderBox(Base):
+    """One box the warehouse packed an order into, as measured, with its photo."""
+
+    __tablename__ = "order_boxes"
+    __table_args__ = (
+        UniqueConstraint("order_id", "seq"),
+        CheckConstraint("weight_g > 0", name="weight"),
+        CheckConstraint("length_cm > 0 AND width_cm > 0 AND height_cm > 0", name="dimensions"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    weight_g: Mapped[int] = mapped_column(Integer)
+    length_cm: Mapped[int] = mapped_column(Integer)
+    width_cm: Mapped[int] = mapped_column(Integer)
+    height_cm: Mapped[int] = mapped_column(Integer)
+    photo_key: Mapped[str | None] = mapped_column(String(100))
+    thumb_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OrderEvent(Base):
     """One status change of an order (the audit row of its state machine)."""
 
     __tablename__ = "order_events"
+    # Daily trends (orders paid per day) read events by target status and time.
+    __table_args__ = (Index("ix_order_events_to_status_created", "to_status", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -200,6 +240,8 @@ class TrackingEvent(Base):
     """A step of the outbound shipment's journey (物流轨迹), added by staff or a carrier import."""
 
     __tablename__ = "tracking_events"
+    # Importing the same carrier file twice adds nothing the second time.
+    __table_args__ = (UniqueConstraint("order_id", "occurred_at", "description"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

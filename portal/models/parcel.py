@@ -38,6 +38,9 @@ class Parcel(Base):
         # Covers the search's tab counts: `LIKE '%...%'` is checked in the index, not the table.
         Index("ix_parcels_customer_search", "customer_id", "status", "contents", "tracking_no"),
         Index("ix_parcels_tracking_no", "tracking_no"),
+        # Staff lists and dashboard counts across customers: by status, and received per day.
+        Index("ix_parcels_status_created", "status", "created_at"),
+        Index("ix_parcels_received_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -16,4 +16,17 @@ def _staff_only():
         abort(403)
 
 
-from portal.ops import views  # noqa: E402, F401
+@bp.context_processor
+def _ops_helpers():
+    """`ops_may('ops.intake')` in templates: show a link or button only to those who may use it."""
+    return {"ops_may": lambda endpoint: may_use(endpoint, current_user.role_names)}
+
+
+from portal.ops import (  # noqa: E402, F401
+    customers,
+    intake,
+    order_list,
+    packing,
+    rate_cards,
+    views,
+)

@@ -6,10 +6,21 @@ An ops endpoint missing from the table is refused to every role (a test checks t
 from portal.models.user import STAFF_ROLES
 
 EVERY_ROLE = frozenset(STAFF_ROLES)
+ADMIN = frozenset({"admin"})
+WAREHOUSE = frozenset({"admin", "warehouse"})
+FINANCE = frozenset({"admin", "finance"})
+SERVICE = frozenset({"admin", "service"})
+# Looking at orders and customers is everyone's job; changing them is not.
+READERS = EVERY_ROLE
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "ops.dashboard": EVERY_ROLE,
-    "ops.audit_log": frozenset({"admin"}),
+    "ops.audit_log": ADMIN,
+    # Intake desk, unclaimed parcels and claims
+    # Packing, shipping and tracking
+    # Order processing list, exports and printing
+    # Customers
+    # Rate cards
 }
 
 

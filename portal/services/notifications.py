@@ -7,7 +7,22 @@ from portal.models import Notification, User, utcnow
 
 ORDER_PLACED = "order_placed"
 ORDER_CANCELLED = "order_cancelled"
-KINDS = (ORDER_PLACED, ORDER_CANCELLED)
+PARCEL_RECEIVED = "parcel_received"
+CLAIM_APPROVED = "claim_approved"
+CLAIM_REJECTED = "claim_rejected"
+ORDER_PACKED = "order_packed"
+ORDER_SHIPPED = "order_shipped"
+ORDER_DELIVERED = "order_delivered"
+KINDS = (
+    ORDER_PLACED,
+    ORDER_CANCELLED,
+    PARCEL_RECEIVED,
+    CLAIM_APPROVED,
+    CLAIM_REJECTED,
+    ORDER_PACKED,
+    ORDER_SHIPPED,
+    ORDER_DELIVERED,
+)
 
 
 def notify(user_id: int, kind: str, link: str = "", **params: str | int) -> Notification:

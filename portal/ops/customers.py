@@ -1,0 +1,3 @@
+"""Customers: search, a customer's page, disabling an account."""
+
+from portal.ops import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Rate cards: list, edit, activate channels, import and export spreadsheets."""
+
+from portal.ops import bp  # noqa: F401
