@@ -18,6 +18,8 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = 5000
 
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # Staff upload several full-size phone photos at once (intake, boxes); only after login.
+    OPS_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     MAX_FORM_PARTS = 1000
 
     WTF_CSRF_TIME_LIMIT = None

@@ -10,7 +10,19 @@ from tests.test_http import RULES
 
 OPS_RULES = [r for r in RULES if r.endpoint.startswith("ops.")]
 # Stand-in values for route arguments: an ops page given an unknown object answers 404 itself.
-ARGUMENT_VALUES: dict[str, object] = {}
+ARGUMENT_VALUES: dict[str, object] = {
+    "parcel_id": 999999,
+    "photo_id": 999999,
+    "size": "thumb",
+    "claim_id": 999999,
+    "unclaimed_id": 999999,
+    "order_id": 999999,
+    "box_id": 999999,
+    "kind": "label",
+    "customer_id": 999999,
+    "card_id": 999999,
+    "channel_id": 999999,
+}
 WHO = ("visitor", "customer", *STAFF_ROLES)
 
 
@@ -68,3 +80,12 @@ def test_an_endpoint_missing_from_the_table_is_refused_to_every_role(
     monkeypatch.delitem(permissions.PERMISSIONS, "ops.dashboard")
     login(client, make_staff(*STAFF_ROLES))
     assert client.get("/ops/").status_code == 403
+
+
+def test_staff_may_send_several_photos_at_once_others_may_not(app, client, make_staff):
+    """A body over the site-wide limit is read only for staff, after the gate has let them in."""
+    body = {"csrf_token": "x", "blob": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)}
+    assert client.post("/ops/intake/unclaimed", data=body).status_code == 404
+    login(client, make_staff("warehouse"))
+    assert client.post("/ops/intake/unclaimed", data=body).status_code == 400  # the CSRF token
+    assert client.post("/auth/login", data=body).status_code == 413

@@ -13,6 +13,7 @@ from portal.models import (
     DeclarationTemplate,
     Notification,
     Order,
+    OrderBox,
     Parcel,
     ParcelPhoto,
     User,
@@ -23,8 +24,17 @@ from tests.helpers import csrf_token, login
 from tests.test_http import RULES
 
 # Arguments that select one of the owner's objects, and those that merely choose a variant.
-OBJECT_ARGUMENTS = {"parcel_id", "photo_id", "address_id", "template_id", "order_no", "message_id"}
-VARIANT_ARGUMENTS = {"size", "fmt", "filename"}
+OBJECT_ARGUMENTS = {
+    "parcel_id",
+    "photo_id",
+    "address_id",
+    "template_id",
+    "order_no",
+    "message_id",
+    "box_id",
+}
+# An unclaimed parcel belongs to nobody until a claim is approved: any customer may claim it.
+VARIANT_ARGUMENTS = {"size", "fmt", "filename", "unclaimed_id"}
 OWNED_RULES = [
     r
     for r in RULES
@@ -69,6 +79,17 @@ def owned(app, demo_card, make_customer, make_parcel, make_address):
             ),
         )
         message = notifications.notify(owner.id, notifications.ORDER_PLACED, order_no="x")
+        box = OrderBox(
+            order_id=order.id,
+            seq=1,
+            weight_g=1500,
+            length_cm=30,
+            width_cm=20,
+            height_cm=10,
+            photo_key="missing.jpg",
+            thumb_key="missing.jpg",
+        )
+        db.session.add(box)
         db.session.commit()
         values = {
             "parcel_id": free_parcel,
@@ -77,6 +98,7 @@ def owned(app, demo_card, make_customer, make_parcel, make_address):
             "template_id": template.id,
             "order_no": order.order_no,
             "message_id": message.id,
+            "box_id": box.id,
         }
     return owner, values, parcel_id
 
@@ -105,6 +127,8 @@ def concrete(rule, values: dict) -> str:
             return "thumb"
         if name == "fmt":
             return "csv"
+        if name == "unclaimed_id":
+            return "1"
         return str(values[name])
 
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", fill, rule.rule)
@@ -126,7 +150,9 @@ def test_another_customers_object_is_not_found(app, owned, make_customer, rule):
 
 
 # The photo file is missing on purpose here; tests/test_parcels.py serves real photos to owners.
-OWNER_PAGES = [r for r in OWNED_RULES if "GET" in r.methods and "photo_id" not in r.arguments]
+OWNER_PAGES = [
+    r for r in OWNED_RULES if "GET" in r.methods and not r.arguments & {"photo_id", "box_id"}
+]
 
 
 @pytest.mark.parametrize("rule", OWNER_PAGES, ids=lambda r: r.rule)

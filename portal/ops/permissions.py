@@ -16,11 +16,48 @@ READERS = EVERY_ROLE
 PERMISSIONS: dict[str, frozenset[str]] = {
     "ops.dashboard": EVERY_ROLE,
     "ops.audit_log": ADMIN,
+    "ops.order_cancel": SERVICE,
     # Intake desk, unclaimed parcels and claims
+    "ops.intake": WAREHOUSE,
+    "ops.intake_receive": WAREHOUSE,
+    "ops.intake_unclaimed": WAREHOUSE,
+    "ops.parcels": READERS,
+    "ops.parcel_photo": READERS,
+    "ops.unclaimed": WAREHOUSE,
+    "ops.unclaimed_photo": READERS,
+    "ops.claims": SERVICE | WAREHOUSE,
+    "ops.claim_proof": SERVICE | WAREHOUSE,
+    "ops.claim_approve": SERVICE | WAREHOUSE,
+    "ops.claim_reject": SERVICE | WAREHOUSE,
     # Packing, shipping and tracking
+    "ops.packing_queue": WAREHOUSE,
+    "ops.pack": WAREHOUSE,
+    "ops.packing_parcel_photo": WAREHOUSE,
+    "ops.box_photo": WAREHOUSE,
+    "ops.shipping": WAREHOUSE,
+    "ops.ship": WAREHOUSE,
+    "ops.tracking_add": WAREHOUSE,
+    "ops.tracking_import": WAREHOUSE,
+    "ops.deliver": WAREHOUSE,
     # Order processing list, exports and printing
+    "ops.orders": READERS,
+    "ops.orders_export": READERS,
+    "ops.order": READERS,
+    "ops.order_packing_list": READERS,
+    "ops.order_label": READERS,
+    "ops.order_print": WAREHOUSE | SERVICE,
     # Customers
+    "ops.customers": READERS,
+    "ops.customer": READERS,
+    "ops.customer_disable": SERVICE,
+    "ops.customer_enable": SERVICE,
     # Rate cards
+    "ops.rate_cards": READERS,
+    "ops.rate_card": READERS,
+    "ops.rate_card_export": READERS,
+    "ops.channel_toggle": ADMIN,
+    "ops.rate_card_edit_channel": ADMIN,
+    "ops.rate_card_import": ADMIN,
 }
 
 

@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.i18n import format_kg
 from portal.models import Channel, Order, OrderChargeLine, OrderService
 from portal.quote.labels import CATEGORY_LABELS, LINE_LABELS, SERVICE_LEVEL_LABELS, yuan
+from portal.services import packing
 from portal.services.pricing_types import LineCode
 
 STATUS_LABELS = {
@@ -31,6 +32,7 @@ CANCELLABLE = ("pending_pack", "awaiting_payment")
 # Lines that follow the weight, so a bill differs from the estimate when the packed weight does.
 WEIGHT_LINES = {LineCode.BASE, LineCode.REMOTE, LineCode.SENSITIVE, LineCode.FUEL}
 SERVICE = "SERVICE"
+ADJUSTMENT = packing.ADJUSTMENT
 
 
 def status_label(status: str) -> str:
@@ -85,6 +87,8 @@ def line_label(line: OrderChargeLine, services: dict[str, OrderService]) -> str:
         if service is not None:
             return service_name(service)
         return _("Packing service %(code)s", code=line.detail)
+    if line.code == ADJUSTMENT:
+        return _("Adjustment: %(reason)s", reason=line.detail)
     try:
         return str(LINE_LABELS[LineCode(line.code)])
     except (KeyError, ValueError):
@@ -116,7 +120,8 @@ class LineDifference:
 
 
 def _key(line: OrderChargeLine) -> tuple[str, str]:
-    return (line.code, line.detail if line.code == SERVICE else "")
+    """Lines are compared per code; each packing service and each adjustment on its own."""
+    return (line.code, line.detail if line.code in (SERVICE, ADJUSTMENT) else "")
 
 
 def _sums(lines: list[OrderChargeLine]) -> dict[tuple[str, str], int]:

@@ -7,11 +7,13 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.htmx import hx_redirect, page_or_partial
-from portal.models import Order, OrderParcel
+from portal.models import Order, OrderBox, OrderParcel
 from portal.models.address import mask
+from portal.models.base import is_id
 from portal.orders import bp, labels
 from portal.orders.forms import ORDER_NO, CancelForm, OrderSearchForm
 from portal.paging import parse_page
+from portal.photos import send_photo
 from portal.services import orders as order_service
 from portal.services.errors import DomainError
 
@@ -127,3 +129,17 @@ def cancel(order_no: str):
         "success",
     )
     return hx_redirect(url_for("orders.detail", order_no=order.order_no))
+
+
+@bp.route("/<order_no>/boxes/<int:box_id>/photo", defaults={"size": "full"})
+@bp.route("/<order_no>/boxes/<int:box_id>/photo/thumb", defaults={"size": "thumb"})
+@login_required
+def box_photo(order_no: str, box_id: int, size: str):
+    """The photo of a packed box, only for the order's owner (404 for anyone else)."""
+    order = _own_order(order_no)
+    box = db.session.get(OrderBox, box_id) if is_id(box_id) else None
+    if box is None or box.order_id != order.id:
+        abort(404)
+    return send_photo(
+        box.thumb_key if size == "thumb" else box.photo_key, f"{order.order_no}-box-{box.seq}"
+    )

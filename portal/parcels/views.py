@@ -9,7 +9,6 @@ from flask import (
     make_response,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from portal.forms import add_error
 from portal.htmx import hx_redirect, is_htmx, page_or_partial
 from portal.parcels import bp
 from portal.parcels.forms import BulkForm, ParcelForm
+from portal.photos import send_photo
 from portal.quote.labels import CATEGORY_LABELS
 from portal.services import couriers, parcel_import, parcel_list, parcels, storage
 from portal.services.errors import DomainError, ValidationFailed
@@ -34,7 +34,6 @@ TAB_LABELS = {
     "received": _l("In stock"),
     "consolidated": _l("Consolidated"),
 }
-PHOTO_CACHE_SECONDS = 3600
 PAGE_NUMBER = re.compile(r"[0-9]{1,6}")
 
 
@@ -289,21 +288,9 @@ def photo(parcel_id: int, photo_id: int, size: str):
     """An intake photo, only for the parcel's owner (404 for anyone else)."""
     try:
         found = parcels.get_photo(current_user, parcel_id, photo_id)
-        path = storage.open_path(found.thumb_key if size == "thumb" else found.image_key)
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except (ParcelNotFound, KeyError, FileNotFoundError):
+    except ParcelNotFound:
         abort(404)
-    mimetype = storage.sniff_image_type(head)
-    response = send_file(
-        path,
-        mimetype=mimetype or "application/octet-stream",
-        as_attachment=mimetype is None,
-        download_name=f"parcel-{parcel_id}-photo-{photo_id}",
-        conditional=True,
-        max_age=PHOTO_CACHE_SECONDS,
+    return send_photo(
+        found.thumb_key if size == "thumb" else found.image_key,
+        f"parcel-{parcel_id}-photo-{photo_id}",
     )
-    response.cache_control.private = True
-    response.cache_control.public = False
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import OrderParcel, Parcel, ParcelEvent, ParcelPhoto, User
+from portal.models import OrderParcel, Parcel, ParcelEvent, ParcelPhoto, UnclaimedParcel, User
 from portal.models import base as model_base
 from portal.models.base import is_id
 from portal.services.errors import DomainError, ValidationFailed
@@ -28,6 +28,10 @@ DUPLICATE = _l("You have already registered this tracking number.")
 LOCKED = _l(
     "This parcel is in an order and can no longer be changed here. "
     "Please contact us if something needs to change."
+)
+FROM_CLAIM = _l(
+    "This parcel came to you through a claim, so it is kept for the record. "
+    "Please contact us if it should be removed."
 )
 HAS_HISTORY = _l(
     "This parcel was part of an order, so it is kept for the record. "
@@ -220,6 +224,16 @@ def any_order_link():
     )
 
 
+def from_claim():
+    """The parcel is what an approved claim on an unclaimed parcel became."""
+    return (
+        select(UnclaimedParcel.id)
+        .where(UnclaimedParcel.parcel_id == Parcel.id)
+        .correlate(Parcel)
+        .exists()
+    )
+
+
 def is_bound(parcel: Parcel) -> bool:
     """Whether the parcel is in an order now: consolidated, or linked to a live order."""
     if parcel.status not in UNBOUND_STATES:
@@ -307,6 +321,7 @@ def delete_parcel(customer: User, parcel_id: int) -> list[str]:
             Parcel.customer_id == customer.id,
             Parcel.status.in_(UNBOUND_STATES),
             ~any_order_link(),
+            ~from_claim(),
         )
         .execution_options(synchronize_session=False)
     )
@@ -314,13 +329,15 @@ def delete_parcel(customer: User, parcel_id: int) -> list[str]:
         return keys
     # Refused: say why, from the parcel as it is now.
     now = db.session.execute(
-        select(Parcel.status, _live_link(), any_order_link()).where(
+        select(Parcel.status, _live_link(), any_order_link(), from_claim()).where(
             Parcel.id == parcel_id, Parcel.customer_id == customer.id
         )
     ).first()
     if now is None:
         raise ParcelNotFound()
-    status, live, any_link = now
+    status, live, any_link, claimed = now
+    if claimed:
+        raise ParcelLocked(FROM_CLAIM)
     if status in UNBOUND_STATES and not live and any_link:
         raise ParcelLocked(HAS_HISTORY)
     raise ParcelLocked(LOCKED)

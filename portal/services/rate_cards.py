@@ -55,6 +55,13 @@ def channels_in_force(on: date) -> tuple[ChannelRates, ...]:
     return () if key is None else tuple(c for c, active in _load(*key) if active)
 
 
+def card_channel(card: RateCard, code: str) -> ChannelRates | None:
+    """One channel as priced on a given card version, active or not (an order is billed with
+    the card it was placed with, even once a newer card is in force)."""
+    loaded = _load(str(db.engine.url), card.id, card.revision, card.created_at)
+    return next((channel for channel, _active in loaded if channel.code == code), None)
+
+
 def clear_caches() -> None:
     """Forget loaded cards (tests, and after importing a card in the same process)."""
     _in_force.clear()

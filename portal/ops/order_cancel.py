@@ -1,0 +1,66 @@
+"""Staff cancelling an order (代打包 or 待支付) with a reason; paid orders wait for refunds."""
+
+from flask import abort, flash, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from portal.extensions import db
+from portal.forms import strip
+from portal.htmx import hx_redirect
+from portal.models import Order
+from portal.models.base import is_id
+from portal.ops import bp
+from portal.orders.forms import printable
+from portal.services import orders as order_service
+from portal.services.errors import DomainError
+
+
+class StaffCancelForm(FlaskForm):
+    reason = StringField(
+        _l("Reason"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Say why the order is cancelled.")),
+            Length(max=200, message=_l("At most 200 characters.")),
+            printable,
+        ],
+    )
+
+
+def _order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id) if is_id(order_id) else None
+    if order is None:
+        abort(404)
+    return order
+
+
+def _page(order: Order, form: StaffCancelForm, status: int = 200, error: str = ""):
+    return (
+        render_template("ops/order_cancel.html", order=order, form=form, error=error),
+        status,
+    )
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["GET", "POST"])
+def order_cancel(order_id: int):
+    """Confirm, then cancel an order for the customer; its parcels go back to their list."""
+    order = _order(order_id)
+    form = StaffCancelForm()
+    if not form.is_submitted():
+        return _page(order, form)
+    if not form.validate():
+        return _page(order, form, 422)
+    try:
+        order_service.cancel_order(
+            current_user._get_current_object(), order, form.reason.data, by_staff=True
+        )
+    except DomainError as err:
+        db.session.rollback()
+        return _page(_order(order_id), form, 409, str(err.message))
+    db.session.commit()
+    flash(_("Order %(order_no)s has been cancelled.", order_no=order.order_no), "success")
+    return hx_redirect(url_for("ops.order", order_id=order.id))
