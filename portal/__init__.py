@@ -13,7 +13,14 @@ from portal.errors import (
     refresh_required_answer,
 )
 from portal.extensions import babel, csrf, db, login_manager, migrate
-from portal.i18n import LANGUAGE_NAMES, bound_gettext, format_fen, format_kg, select_locale
+from portal.i18n import (
+    LANGUAGE_NAMES,
+    bound_gettext,
+    format_fen,
+    format_kg,
+    format_yuan,
+    select_locale,
+)
 from portal.requests import PortalRequest
 from portal.security import install_security_headers
 from portal.services.accounts import load_session_user
@@ -73,6 +80,7 @@ def _init_extensions(app: Flask) -> None:
 
     app.jinja_env.filters["fen"] = format_fen
     app.jinja_env.filters["kg"] = format_kg
+    app.jinja_env.filters["yuan"] = format_yuan
 
 
 def _register_blueprints(app: Flask) -> None:

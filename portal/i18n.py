@@ -68,6 +68,13 @@ def format_fen(amount_fen: int) -> str:
     return f"{sign}{yuan:,}.{fen:02d}"
 
 
+def format_yuan(amount_fen: int) -> str:
+    """¥1,234.56; a negative amount (a discount, an adjustment) as −¥5.00."""
+    if amount_fen < 0:
+        return "−¥" + format_fen(-amount_fen)
+    return "¥" + format_fen(amount_fen)
+
+
 def format_kg(grams: int) -> str:
     """Integer grams as kg, trailing zeros dropped but one decimal kept: 1200 -> "1.2"."""
     kg, rest = divmod(grams, 1000)

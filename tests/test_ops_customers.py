@@ -119,7 +119,7 @@ def test_pages_of_fifty_with_a_disabled_badge(app, service):
     first = service.get("/ops/customers?q=177")
     assert len(found_codes(first)) == 50
     assert (
-        soup(first).find(attrs={"data-testid": "customer-total"}).get_text().strip().endswith("51")
+        " 51 " in soup(first).find(attrs={"data-testid": "customer-total"}).get_text()
     )
     assert soup(first).find("a", rel="next")["href"] == "/ops/customers?q=177&page=2"
     second = service.get("/ops/customers?q=177&page=2")

@@ -387,7 +387,7 @@ def test_an_adjustment_may_not_make_the_bill_negative(app, shop):
         box_form(BOX, adjustments=({"amount": "-9999", "reason": "免单"},)),
     )
     assert response.status_code == 422
-    assert "negative" in soup(response).select_one("#adjustments-error").get_text()
+    assert "负数" in soup(response).select_one("#adjustments-error").get_text()
     with app.app_context():
         assert db.session.get(Order, order_id).status == "pending_pack"
 
@@ -404,7 +404,7 @@ def test_pack_is_refused_while_a_parcel_is_missing(app, shop):
         before = snapshot(order_id)
     response = post(client, pack_url(order_id), box_form(BOX))
     assert response.status_code == 409
-    assert "not arrived" in soup(response).select_one('[data-testid="pack-refusal"]').get_text()
+    assert "尚未到仓" in soup(response).select_one('[data-testid="pack-refusal"]').get_text()
     with app.app_context():
         assert snapshot(order_id) == before
 

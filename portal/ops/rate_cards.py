@@ -11,9 +11,11 @@ from flask_login import current_user
 
 from portal.extensions import db
 from portal.htmx import hx_redirect, page_or_partial
+from portal.models import SURCHARGE_KINDS
 from portal.ops import bp
-from portal.quote.labels import SERVICE_LEVEL_LABELS
+from portal.quote.labels import LINE_LABELS, SERVICE_LEVEL_LABELS
 from portal.services import audit, rate_card_admin, rate_cards
+from portal.services.pricing_types import LineCode
 from portal.services.rate_card_admin import ChangedMeanwhile, ChannelFieldsInvalid, NotFound
 from portal.services.rate_sheets import RateSheetInvalid, export_rate_card, import_rate_card
 
@@ -55,6 +57,7 @@ def _card_page(card, status: int = 200, errors: dict | None = None):
         card=card,
         in_force=card.id == _in_force_id(),
         level_labels=SERVICE_LEVEL_LABELS,
+        surcharge_labels={kind: LINE_LABELS[LineCode(kind.upper())] for kind in SURCHARGE_KINDS},
         errors=errors or {},
     )
 

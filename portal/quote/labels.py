@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.i18n import format_fen, format_kg
+from portal.i18n import format_kg, format_yuan
 from portal.services.pricing_types import (
     ChannelRates,
     LineCode,
@@ -63,7 +63,7 @@ def channel_name(channel: ChannelRates) -> str:
 
 
 def yuan(amount_fen: int) -> str:
-    return "¥" + format_fen(amount_fen)
+    return format_yuan(amount_fen)
 
 
 def _pct(value: object) -> str:

@@ -260,7 +260,7 @@ def pack_order(
     bill_fen = sum(line.amount_fen for line in lines)
     if bill_fen < 0:
         raise ValidationFailed(_l("The adjustments may not make the bill negative."), "adjustments")
-    transition(order, "awaiting_payment", actor.id, STAFF, "packed")
+    transition(order, "awaiting_payment", actor.id, STAFF)
     uploads = [box.photo for box in boxes if box.photo]
     photos = images.store_images(uploads, "boxes", limit=MAX_BOXES) if uploads else []
     try:

@@ -154,7 +154,7 @@ def deliver_order(actor: User, order: Order) -> None:
         if order.status == "delivered":
             raise NotShippable(_l("This order has already been marked delivered."))
         raise NotShippable(_l("Only shipped orders can be marked delivered."))
-    transition(order, "delivered", actor.id, STAFF, "delivered")
+    transition(order, "delivered", actor.id, STAFF)
     order.delivered_at = utcnow()
     db.session.flush()
     notifications.notify(
