@@ -118,9 +118,7 @@ def test_pages_of_fifty_with_a_disabled_badge(app, service):
         db.session.commit()
     first = service.get("/ops/customers?q=177")
     assert len(found_codes(first)) == 50
-    assert (
-        " 51 " in soup(first).find(attrs={"data-testid": "customer-total"}).get_text()
-    )
+    assert " 51 " in soup(first).find(attrs={"data-testid": "customer-total"}).get_text()
     assert soup(first).find("a", rel="next")["href"] == "/ops/customers?q=177&page=2"
     second = service.get("/ops/customers?q=177&page=2")
     assert len(found_codes(second)) == 1
