@@ -9,12 +9,11 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.extensions import db
-from portal.forms import strip
+from portal.forms import printable, strip
 from portal.htmx import hx_redirect
 from portal.models import Order
 from portal.models.base import is_id
 from portal.ops import bp
-from portal.orders.forms import printable
 from portal.services import orders as order_service
 from portal.services.errors import DomainError
 

@@ -4,22 +4,16 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, ValidationError
+from wtforms import StringField
 from wtforms.validators import Length, Optional, Regexp
 
-from portal.forms import strip
+from portal.forms import printable, strip
 
 ORDER_NO = re.compile(r"[A-Z0-9]{1,20}")
 
 
 def upper(value):
     return value.upper() if isinstance(value, str) else value
-
-
-def printable(_form, field) -> None:
-    """Refuse control characters (a NUL byte, say), which no reason needs."""
-    if field.data and any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in field.data):
-        raise ValidationError(_l("Remove the control characters."))
 
 
 class OrderSearchForm(FlaskForm):

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional, ValidationError
 
-from portal.forms import strip
+from portal.forms import printable, strip
 from portal.models import GOODS_CATEGORIES
 from portal.quote.forms import parse_decimal
 from portal.quote.labels import CATEGORY_LABELS
@@ -86,7 +86,9 @@ class WizardForm(Form):
     lines = FieldList(FormField(LineForm), max_entries=MAX_DECLARATION_LINES)
     insure = BooleanField(_l("Insure the shipment for its declared value"))
     note = StringField(
-        _l("Note for the warehouse"), filters=[strip], validators=[Optional(), Length(max=200)]
+        _l("Note for the warehouse"),
+        filters=[strip],
+        validators=[Optional(), Length(max=200), printable],
     )
     # Carried from the quote page: the destination the customer priced.
     country = HiddenField()
