@@ -29,8 +29,9 @@ from portal.models import (
     Warehouse,
     utcnow,
 )
+from portal.models.ledger import SQLITE_GUARDS
 from portal.quote.fragment_cache import fragments
-from portal.services import accounts, rate_cards
+from portal.services import accounts, ledger, rate_cards
 from portal.services.rate_sheets import import_rate_card
 from tests.pg_server import PostgresServer, find_bindir
 
@@ -102,8 +103,13 @@ def empty_all_tables() -> None:
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     else:
+        # The ledger's append-only guards would refuse the DELETE: lifted for the wipe only.
+        for name in SQLITE_GUARDS:
+            db.session.execute(text(f"DROP TRIGGER {name}"))
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (our own table names)
+        for create in SQLITE_GUARDS.values():
+            db.session.execute(text(create))
     db.session.commit()
 
 
@@ -123,6 +129,21 @@ def app(db_url):
         empty_all_tables()
         db.engine.dispose()
     forget_rate_cards()
+
+
+@pytest.fixture(autouse=True)
+def ledger_stays_sound(request):
+    """After every test that used a database, the ledger's invariants hold (reliability guide):
+    transactions sum to zero, cached balances equal their entries, no wallet below zero."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")  # set up first, so it is torn down after this check
+    yield
+    with app.app_context():
+        problems = ledger.invariant_problems()
+        db.session.remove()
+    assert not problems, problems
 
 
 @pytest.fixture

@@ -4,6 +4,13 @@ from portal.models.address import Address
 from portal.models.audit import AuditEntry
 from portal.models.base import Base, utcnow
 from portal.models.declaration import DeclarationTemplate
+from portal.models.ledger import (
+    ACCOUNT_KINDS,
+    TRANSACTION_KINDS,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+)
 from portal.models.notification import Notification
 from portal.models.order import (
     CHARGE_STAGES,
@@ -47,6 +54,11 @@ from portal.models.user import STAFF_ROLES, User, UserRole
 from portal.models.warehouse import Warehouse
 
 __all__ = [
+    "ACCOUNT_KINDS",
+    "TRANSACTION_KINDS",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
     "AuditEntry",
     "CHARGE_STAGES",
     "CLAIM_STATES",
