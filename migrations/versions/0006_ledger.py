@@ -55,6 +55,7 @@ def upgrade():
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_transactions_idempotency_key'))
     )
     with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.create_index('uq_ledger_transactions_payment_order', ['order_id'], unique=True, sqlite_where=sa.text("kind = 'payment'"), postgresql_where=sa.text("kind = 'payment'"))
         batch_op.create_index(batch_op.f('ix_ledger_transactions_order_id'), ['order_id'], unique=False)
 
     op.create_table('ledger_entries',
@@ -109,6 +110,7 @@ def downgrade():
 
     op.drop_table('ledger_entries')
     with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.drop_index('uq_ledger_transactions_payment_order', sqlite_where=sa.text("kind = 'payment'"), postgresql_where=sa.text("kind = 'payment'"))
         batch_op.drop_index(batch_op.f('ix_ledger_transactions_order_id'))
 
     op.drop_table('ledger_transactions')

@@ -18,6 +18,7 @@ TITLES = {
     notifications.ORDER_PACKED: _l("Order packed: please pay"),
     notifications.ORDER_SHIPPED: _l("Order shipped"),
     notifications.ORDER_DELIVERED: _l("Order delivered"),
+    notifications.ORDER_PAID: _l("Order paid"),
 }
 
 TEXTS: dict[str, Callable[[Mapping], str]] = {
@@ -59,6 +60,9 @@ TEXTS: dict[str, Callable[[Mapping], str]] = {
     ),
     notifications.ORDER_DELIVERED: lambda p: _(
         "Order %(order_no)s has been delivered.", order_no=p["order_no"]
+    ),
+    notifications.ORDER_PAID: lambda p: _(
+        "Order %(order_no)s has been paid; we will ship it soon.", order_no=p["order_no"]
     ),
 }
 

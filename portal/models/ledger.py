@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,7 +61,17 @@ class LedgerTransaction(Base):
     """One movement of money: its entries sum to zero."""
 
     __tablename__ = "ledger_transactions"
-    __table_args__ = (CheckConstraint(one_of("kind", TRANSACTION_KINDS), name="kind"),)
+    __table_args__ = (
+        CheckConstraint(one_of("kind", TRANSACTION_KINDS), name="kind"),
+        # An order is paid once, whatever the application does.
+        Index(
+            "uq_ledger_transactions_payment_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text("kind = 'payment'"),
+            postgresql_where=text("kind = 'payment'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))

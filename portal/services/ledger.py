@@ -80,6 +80,12 @@ def balance_fen(customer: User) -> int:
     return value or 0
 
 
+def find_transaction(idempotency_key: str) -> LedgerTransaction | None:
+    return db.session.scalar(
+        select(LedgerTransaction).where(LedgerTransaction.idempotency_key == idempotency_key)
+    )
+
+
 def _same_movement(existing: LedgerTransaction, kind: str, lines: Sequence[Line]) -> bool:
     posted = sorted((e.account_id, e.amount_fen) for e in existing.entries)
     asked = sorted((line.account.id, line.amount_fen) for line in lines)
@@ -112,9 +118,7 @@ def post(
     IdempotencyConflict when the key was used for another movement; then nothing was posted.
     """
     _check(lines)
-    existing = db.session.scalar(
-        select(LedgerTransaction).where(LedgerTransaction.idempotency_key == idempotency_key)
-    )
+    existing = find_transaction(idempotency_key)
     if existing is not None:
         if not _same_movement(existing, kind, lines):
             raise IdempotencyConflict(_l("This request was already used for something else."))
@@ -133,9 +137,7 @@ def post(
             db.session.add(transaction)
     except IntegrityError:
         # Another request posted this key (or external id) a moment ago: that one stands.
-        raced = db.session.scalar(
-            select(LedgerTransaction).where(LedgerTransaction.idempotency_key == idempotency_key)
-        )
+        raced = find_transaction(idempotency_key)
         if raced is not None and _same_movement(raced, kind, lines):
             return raced
         raise IdempotencyConflict(_l("This request was already used for something else.")) from None

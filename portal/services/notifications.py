@@ -13,6 +13,7 @@ CLAIM_REJECTED = "claim_rejected"
 ORDER_PACKED = "order_packed"
 ORDER_SHIPPED = "order_shipped"
 ORDER_DELIVERED = "order_delivered"
+ORDER_PAID = "order_paid"
 KINDS = (
     ORDER_PLACED,
     ORDER_CANCELLED,
@@ -22,6 +23,7 @@ KINDS = (
     ORDER_PACKED,
     ORDER_SHIPPED,
     ORDER_DELIVERED,
+    ORDER_PAID,
 )
 
 

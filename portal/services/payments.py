@@ -1,0 +1,71 @@
+"""Paying a packed order (支付) from the wallet balance."""
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from portal.i18n import format_fen
+from portal.models import Order, User
+from portal.services import ledger, notifications
+from portal.services.errors import DomainError
+from portal.services.ledger import InsufficientFunds, Line
+from portal.services.order_states import CUSTOMER, transition
+from portal.services.orders import OrderNotFound
+
+
+class NotPayable(DomainError):
+    """The order is not waiting for payment (already paid, cancelled, not yet packed)."""
+
+
+class ShortOfMoney(DomainError):
+    """The balance does not cover the bill; `shortfall_fen` says by how much."""
+
+    def __init__(self, message, shortfall_fen: int):
+        super().__init__(message)
+        self.shortfall_fen = shortfall_fen
+
+
+@dataclass(frozen=True)
+class Paid:
+    order: Order
+    amount_fen: int
+    balance_fen: int
+
+
+def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
+    """Debit the bill from the customer's balance and move the order to 已支付, in one transaction.
+
+    `attempt_key` identifies one press of the pay button: a resubmitted form finds the payment
+    it already made. Raises OrderNotFound (another customer's order), NotPayable, ShortOfMoney
+    or TransitionRefused (paid or cancelled meanwhile); then nothing was posted.
+    """
+    if order.customer_id != customer.id:
+        raise OrderNotFound(_l("No such order."))
+    posted_before = ledger.find_transaction(f"pay:{attempt_key}")
+    if posted_before is not None and posted_before.order_id == order.id:
+        return Paid(order, order.bill_fen or 0, ledger.balance_fen(customer))
+    if order.status != "awaiting_payment" or order.bill_fen is None:
+        raise NotPayable(_l("This order is not waiting for payment."))
+    amount = order.bill_fen
+    try:
+        ledger.post(
+            "payment",
+            [
+                Line(ledger.customer_balance(customer), -amount),
+                Line(ledger.account("platform_revenue"), amount),
+            ],
+            f"pay:{attempt_key}",
+            order_id=order.id,
+            actor_id=customer.id,
+        )
+    except InsufficientFunds:
+        shortfall = amount - ledger.balance_fen(customer)
+        raise ShortOfMoney(
+            _l("Your balance is short by ¥%(amount)s.", amount=format_fen(shortfall)),
+            shortfall,
+        ) from None
+    transition(order, "paid", customer.id, CUSTOMER)
+    notifications.notify(
+        customer.id, notifications.ORDER_PAID, f"/orders/{order.order_no}", order_no=order.order_no
+    )
+    return Paid(order, amount, ledger.balance_fen(customer))
