@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.orders import bp as orders_bp
     from portal.parcels import bp as parcels_bp
     from portal.quote import bp as quote_bp
+    from portal.wallet import bp as wallet_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -105,3 +106,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(addresses_bp, url_prefix="/addresses")
     app.register_blueprint(declarations_bp, url_prefix="/declarations")
     app.register_blueprint(messages_bp, url_prefix="/messages")
+    app.register_blueprint(wallet_bp, url_prefix="/wallet")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User, Warehouse
-from portal.services import orders, parcel_list
+from portal.services import ledger, orders, parcel_list
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,10 @@ def active_warehouses() -> list[Warehouse]:
 
 
 def home_summary(user: User) -> HomeSummary:
-    """The warehouses to ship to, and the user's parcel and order counts by state.
-
-    The wallet does not exist yet, so the balance is zero until it lands.
-    """
+    """The warehouses to ship to, the user's parcel and order counts by state, and balance."""
     return HomeSummary(
         warehouses=active_warehouses(),
         parcels={**dict.fromkeys(PARCEL_STATES, 0), **parcel_list.count_by_status(user)},
         orders={**dict.fromkeys(ORDER_STATES, 0), **orders.order_counts(user)},
-        balance_fen=0,
+        balance_fen=ledger.balance_fen(user),
     )
