@@ -88,12 +88,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.addresses import bp as addresses_bp
     from portal.auth import bp as auth_bp
     from portal.declarations import bp as declarations_bp
+    from portal.gateway_simulator import register as register_gateway_simulator
     from portal.main import bp as main_bp
     from portal.messages import bp as messages_bp
     from portal.ops import bp as ops_bp
     from portal.orders import bp as orders_bp
     from portal.parcels import bp as parcels_bp
     from portal.quote import bp as quote_bp
+    from portal.recharge import bp as recharge_bp
     from portal.wallet import bp as wallet_bp
 
     app.register_blueprint(main_bp)
@@ -107,3 +109,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(declarations_bp, url_prefix="/declarations")
     app.register_blueprint(messages_bp, url_prefix="/messages")
     app.register_blueprint(wallet_bp, url_prefix="/wallet")
+    app.register_blueprint(recharge_bp, url_prefix="/recharge")
+    register_gateway_simulator(app)

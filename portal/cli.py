@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal import demo_data
 from portal.extensions import db
 from portal.models import STAFF_ROLES, RateCard, User, Warehouse
+from portal.payments_cli import register as register_payments_cli
 from portal.quote.cli import register as register_quote_cli
 from portal.rates_cli import register as register_rates_cli
 from portal.services import accounts
@@ -54,6 +55,7 @@ def register_cli(app: Flask) -> None:
 
     register_rates_cli(app)
     register_quote_cli(app)
+    register_payments_cli(app)
 
 
 def load_demo_data() -> None:
@@ -69,4 +71,6 @@ def load_demo_data() -> None:
         import_rate_card(DEMO_RATE_CARD)
     demo_data.load_packing_services()
     demo_data.load_customer_things(customer)
+    demo_data.load_payment_settings()
+    demo_data.load_opening_balance(customer)
     db.session.flush()

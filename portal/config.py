@@ -58,6 +58,21 @@ class Config:
     # "uploads" in the instance folder.
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")
 
+    # Online recharge (portal/gateways): "alipay" with the app id and key files below, or
+    # "simulator", a stand-in for Alipay at /simulator/ (never in production).
+    PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "simulator")
+    ALIPAY_APP_ID = os.environ.get("ALIPAY_APP_ID", "")
+    ALIPAY_PRIVATE_KEY_FILE = os.environ.get("ALIPAY_PRIVATE_KEY_FILE")
+    ALIPAY_PUBLIC_KEY_FILE = os.environ.get("ALIPAY_PUBLIC_KEY_FILE")
+    ALIPAY_GATEWAY_URL = os.environ.get(
+        "ALIPAY_GATEWAY_URL", "https://openapi.alipay.com/gateway.do"
+    )
+    # The simulator's key pairs and its own SQLite file; None means in the instance folder.
+    GATEWAY_KEY_FOLDER = os.environ.get("GATEWAY_KEY_FOLDER")
+    GATEWAY_SIMULATOR_DB = os.environ.get("GATEWAY_SIMULATOR_DB")
+    # A background thread delivers the simulator's notifications every second.
+    GATEWAY_SIMULATOR_AUTODELIVER = True
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
@@ -65,6 +80,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
     PREFERRED_URL_SCHEME = "https"
+    PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "alipay")
 
 
 class TestConfig(Config):
@@ -75,6 +91,12 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST_KIB = 1024
     ARGON2_PARALLELISM = 1
+    PAYMENT_GATEWAY = "simulator"
+    # Keys are made once per process in a temporary folder; each app gets its own simulator
+    # file there; tests deliver the simulator's notifications themselves.
+    GATEWAY_KEY_FOLDER = None
+    GATEWAY_SIMULATOR_DB = None
+    GATEWAY_SIMULATOR_AUTODELIVER = False
 
 
 def config_from_env() -> type[Config]:
@@ -84,7 +106,8 @@ def config_from_env() -> type[Config]:
 
 
 def check_production_safety(config: dict) -> None:
-    """Refuse to run in production with the development secret key or none at all."""
+    """Refuse to run in production with the development secret key or none at all, or with the
+    payment gateway simulator (anyone could pay anything with it)."""
     if config.get("ENV_NAME") != "production":
         return
     key = config.get("SECRET_KEY") or ""
@@ -92,3 +115,5 @@ def check_production_safety(config: dict) -> None:
         raise RuntimeError(
             "SECRET_KEY must be set to a random value of at least 32 characters in production"
         )
+    if config.get("PAYMENT_GATEWAY") != "alipay":
+        raise RuntimeError("PAYMENT_GATEWAY must be 'alipay' in production (not the simulator)")

@@ -1,12 +1,25 @@
 """What `flask demo-data` puts in front of the demo customer: packing services, parcels on the
-way and in stock, an address and a saved declaration, so every page has something to show."""
+way and in stock, an address, a saved declaration, an opening balance and the finance settings
+of the recharge pages, so every page has something to show."""
 
+import io
 from datetime import timedelta
 
+import qrcode
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Address, DeclarationTemplate, PackingService, Parcel, User, utcnow
+from portal.models import (
+    Address,
+    DeclarationTemplate,
+    PackingService,
+    Parcel,
+    PaymentSettings,
+    User,
+    utcnow,
+)
+from portal.services import images, ledger
+from portal.services.ledger import Line
 
 PACKING_SERVICES = (
     ("reinforce", "加固包装", "Reinforced packing", 1000),
@@ -82,4 +95,45 @@ def load_customer_things(customer: User) -> None:
             quantity=1,
             unit_value_fen=10000,
         )
+    )
+
+
+DEMO_BANK = {
+    "bank_name": "招商银行",
+    "bank_branch": "深圳分行营业部",
+    "account_name": "深圳集运演示有限公司",
+    "account_no": "7559 0000 0000 0001",
+}
+DEMO_OPENING_BALANCE_FEN = 30_000
+
+
+def _demo_qr(label: str) -> str:
+    """A QR image saying it is a demo (never a real collection code), stored like an upload."""
+    image = qrcode.make(f"DEMO ONLY - {label} - not a payment code").get_image()
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "PNG")
+    return images.store_image(out.getvalue(), "qr").image_key
+
+
+def load_payment_settings() -> None:
+    """The bank account and QR images of the recharge pages, unless finance has set them."""
+    if db.session.scalar(select(PaymentSettings.id).limit(1)) is not None:
+        return
+    db.session.add(
+        PaymentSettings(
+            **DEMO_BANK, wechat_qr_key=_demo_qr("WeChat"), alipay_qr_key=_demo_qr("Alipay")
+        )
+    )
+
+
+def load_opening_balance(customer: User) -> None:
+    """¥300 on the demo customer's balance, so a packed order can be paid at once (posted once)."""
+    ledger.post(
+        "adjustment",
+        [
+            Line(ledger.account("platform_adjustments"), -DEMO_OPENING_BALANCE_FEN),
+            Line(ledger.customer_balance(customer), DEMO_OPENING_BALANCE_FEN),
+        ],
+        "demo:opening-balance",
+        memo="演示余额",
     )

@@ -7,8 +7,11 @@ from portal.services import storage
 PHOTO_CACHE_SECONDS = 3600
 
 
-def send_photo(key: str | None, download_name: str):
-    """A stored photo as a private, cacheable response; 404 when it is missing."""
+def send_photo(key: str | None, download_name: str, attachment: bool = False):
+    """A stored photo as a private, cacheable response; 404 when it is missing.
+
+    `attachment` sends it as a download (receipts): an <img> still shows it, a tab does not.
+    """
     try:
         path = storage.open_path(key or "")
         with open(path, "rb") as f:
@@ -19,7 +22,7 @@ def send_photo(key: str | None, download_name: str):
     response = send_file(
         path,
         mimetype=mimetype or "application/octet-stream",
-        as_attachment=mimetype is None,
+        as_attachment=attachment or mimetype is None,
         download_name=download_name,
         conditional=True,
         max_age=PHOTO_CACHE_SECONDS,

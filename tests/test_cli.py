@@ -4,7 +4,8 @@ from sqlalchemy import func, select
 
 from portal.cli import DEMO_CUSTOMER, DEMO_STAFF
 from portal.extensions import db
-from portal.models import User, Warehouse
+from portal.models import LedgerTransaction, PaymentSettings, User, Warehouse
+from portal.services import ledger
 from tests.helpers import login, soup
 
 
@@ -22,6 +23,13 @@ def test_demo_data_is_idempotent_and_its_logins_work(app):
     assert runner.invoke(args=["demo-data"]).exit_code == 0
     assert count(app, User) == 2
     assert count(app, Warehouse) == 1
+    assert count(app, PaymentSettings) == 1
+    assert count(app, LedgerTransaction) == 1
+    with app.app_context():
+        demo = db.session.scalar(select(User).where(User.phone == "+86" + DEMO_CUSTOMER[0]))
+        assert ledger.balance_fen(demo) == 30_000
+        settings = db.session.scalar(select(PaymentSettings))
+        assert settings.account_no and settings.wechat_qr_key and settings.alipay_qr_key
 
     customer = type("A", (), {"identifier": DEMO_CUSTOMER[0], "password": DEMO_CUSTOMER[1]})
     client = app.test_client()

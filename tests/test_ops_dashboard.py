@@ -132,6 +132,7 @@ EXPECTED = {
     "awaiting_payment": 3,
     "paid": 1,
     "shipped": 2,
+    "pending_recharges": 0,
 }
 
 

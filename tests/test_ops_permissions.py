@@ -22,6 +22,8 @@ ARGUMENT_VALUES: dict[str, object] = {
     "customer_id": 999999,
     "card_id": 999999,
     "channel_id": 999999,
+    "recharge_id": 999999,
+    "channel": "wechat",
 }
 WHO = ("visitor", "customer", *STAFF_ROLES)
 

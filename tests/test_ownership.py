@@ -18,8 +18,9 @@ from portal.models import (
     ParcelPhoto,
     User,
 )
-from portal.services import notifications, orders
+from portal.services import notifications, orders, recharges
 from portal.services.declarations import DeclarationInput
+from portal.services.images import StoredImage
 from tests.helpers import csrf_token, login
 from tests.test_http import RULES
 
@@ -32,9 +33,12 @@ OBJECT_ARGUMENTS = {
     "order_no",
     "message_id",
     "box_id",
+    "recharge_id",
+    "recharge_no",
 }
 # An unclaimed parcel belongs to nobody until a claim is approved: any customer may claim it.
-VARIANT_ARGUMENTS = {"size", "fmt", "filename", "unclaimed_id"}
+# The collection QR images are the company's, shown to every customer.
+VARIANT_ARGUMENTS = {"size", "fmt", "filename", "unclaimed_id", "channel"}
 OWNED_RULES = [
     r
     for r in RULES
@@ -90,6 +94,10 @@ def owned(app, demo_card, make_customer, make_parcel, make_address):
             thumb_key="missing.jpg",
         )
         db.session.add(box)
+        transfer, _ = recharges.submit_for_review(
+            user, "bank_transfer", 100, StoredImage("missing.jpg", "missing.jpg"), "own"
+        )
+        online = recharges.start_online(user, 100)
         db.session.commit()
         values = {
             "parcel_id": free_parcel,
@@ -99,6 +107,8 @@ def owned(app, demo_card, make_customer, make_parcel, make_address):
             "order_no": order.order_no,
             "message_id": message.id,
             "box_id": box.id,
+            "recharge_id": transfer.id,
+            "recharge_no": online.recharge_no,
         }
     return owner, values, parcel_id
 
@@ -129,6 +139,8 @@ def concrete(rule, values: dict) -> str:
             return "csv"
         if name == "unclaimed_id":
             return "1"
+        if name == "channel":
+            return "wechat"
         return str(values[name])
 
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", fill, rule.rule)
@@ -149,9 +161,14 @@ def test_another_customers_object_is_not_found(app, owned, make_customer, rule):
     assert snapshot(app) == before
 
 
-# The photo file is missing on purpose here; tests/test_parcels.py serves real photos to owners.
+# The photo files are missing on purpose here; tests/test_parcels.py and
+# tests/test_recharge_pages.py serve real photos and receipts to their owners.
 OWNER_PAGES = [
-    r for r in OWNED_RULES if "GET" in r.methods and not r.arguments & {"photo_id", "box_id"}
+    r
+    for r in OWNED_RULES
+    if "GET" in r.methods
+    and not r.arguments & {"photo_id", "box_id"}
+    and r.endpoint != "recharge.receipt"
 ]
 
 

@@ -19,6 +19,12 @@ TITLES = {
     notifications.ORDER_SHIPPED: _l("Order shipped"),
     notifications.ORDER_DELIVERED: _l("Order delivered"),
     notifications.ORDER_PAID: _l("Order paid"),
+    notifications.RECHARGE_APPROVED: _l("Recharge approved"),
+    notifications.RECHARGE_REJECTED: _l("Recharge rejected"),
+    notifications.RECHARGE_PAID: _l("Recharge received"),
+    notifications.ORDER_REFUNDED: _l("Refund"),
+    notifications.BALANCE_ADJUSTED: _l("Balance adjusted"),
+    notifications.ORDER_PAID_STAFF: _l("Order paid, ready to ship"),
 }
 
 TEXTS: dict[str, Callable[[Mapping], str]] = {
@@ -63,6 +69,39 @@ TEXTS: dict[str, Callable[[Mapping], str]] = {
     ),
     notifications.ORDER_PAID: lambda p: _(
         "Order %(order_no)s has been paid; we will ship it soon.", order_no=p["order_no"]
+    ),
+    notifications.RECHARGE_APPROVED: lambda p: _(
+        "Your recharge %(recharge_no)s of ¥%(amount)s was approved and added to your balance.",
+        recharge_no=p["recharge_no"],
+        amount=p["amount"],
+    ),
+    notifications.RECHARGE_REJECTED: lambda p: _(
+        "Your recharge %(recharge_no)s of ¥%(amount)s was not approved: %(reason)s",
+        recharge_no=p["recharge_no"],
+        amount=p["amount"],
+        reason=p["reason"],
+    ),
+    notifications.RECHARGE_PAID: lambda p: _(
+        "Your online recharge %(recharge_no)s of ¥%(amount)s has been added to your balance.",
+        recharge_no=p["recharge_no"],
+        amount=p["amount"],
+    ),
+    notifications.ORDER_REFUNDED: lambda p: _(
+        "¥%(amount)s for order %(order_no)s was refunded to your balance: %(reason)s",
+        order_no=p["order_no"],
+        amount=p["amount"],
+        reason=p["reason"],
+    ),
+    notifications.BALANCE_ADJUSTED: lambda p: _(
+        "Your balance was adjusted by ¥%(amount)s: %(reason)s",
+        amount=p["amount"],
+        reason=p["reason"],
+    ),
+    notifications.ORDER_PAID_STAFF: lambda p: _(
+        "Customer %(customer_code)s paid ¥%(amount)s for order %(order_no)s; it can be shipped.",
+        customer_code=p["customer_code"],
+        amount=p["amount"],
+        order_no=p["order_no"],
     ),
 }
 

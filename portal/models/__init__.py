@@ -42,6 +42,15 @@ from portal.models.rates import (
     RateZoneArea,
     Surcharge,
 )
+from portal.models.recharge import (
+    CREDITED_STATES,
+    QR_CHANNELS,
+    RECHARGE_METHODS,
+    RECHARGE_STATES,
+    PaymentSettings,
+    Recharge,
+    SecurityEvent,
+)
 from portal.models.throttle import LoginThrottle
 from portal.models.unclaimed import (
     CLAIM_STATES,
@@ -103,5 +112,12 @@ __all__ = [
     "User",
     "UserRole",
     "Warehouse",
+    "CREDITED_STATES",
+    "QR_CHANNELS",
+    "RECHARGE_METHODS",
+    "RECHARGE_STATES",
+    "PaymentSettings",
+    "Recharge",
+    "SecurityEvent",
     "utcnow",
 ]

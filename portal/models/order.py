@@ -35,6 +35,10 @@ class Order(Base):
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_outbound_tracking_no", "outbound_tracking_no"),
         CheckConstraint("packing_list_prints >= 0 AND label_prints >= 0", name="prints"),
+        # Refunds never exceed what was paid, whatever the code above does.
+        CheckConstraint(
+            "refunded_fen >= 0 AND refunded_fen <= COALESCE(paid_fen, 0)", name="refunds"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -66,6 +70,9 @@ class Order(Base):
     estimate_chargeable_g: Mapped[int] = mapped_column(Integer)
     estimate_fen: Mapped[int] = mapped_column(BigInteger)
     bill_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # What the customer paid from the balance, and how much of it was refunded since.
+    paid_fen: Mapped[int | None] = mapped_column(BigInteger)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # What the warehouse measured when packing: total actual weight and the chargeable weight.
     bill_weight_g: Mapped[int | None] = mapped_column(Integer)
     bill_chargeable_g: Mapped[int | None] = mapped_column(Integer)

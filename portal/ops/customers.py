@@ -10,7 +10,7 @@ from portal.htmx import hx_redirect, page_or_partial
 from portal.ops import bp
 from portal.orders.labels import STATUS_LABELS as ORDER_STATUS_LABELS
 from portal.paging import parse_page
-from portal.services import customer_admin
+from portal.services import customer_admin, ledger
 from portal.services.customer_admin import AlreadyChanged, CustomerNotFound, CustomerPage
 from portal.services.errors import ValidationFailed
 
@@ -52,6 +52,7 @@ def _customer_page(customer_id: int, status: int = 200, **extra):
         status,
         profile=profile,
         customer=profile.customer,
+        balance_fen=ledger.balance_fen(profile.customer),
         parcel_labels=PARCEL_STATUS_LABELS,
         order_labels=ORDER_STATUS_LABELS,
         errors=extra.pop("errors", {}),

@@ -1,4 +1,5 @@
-"""Staff cancelling an order (代打包 or 待支付) with a reason; paid orders wait for refunds."""
+"""Staff cancelling an order with a reason: service staff before payment (代打包, 待支付), finance a
+paid order (已支付), whose payment goes back to the customer's balance."""
 
 from flask import abort, flash, render_template, url_for
 from flask_babel import gettext as _
@@ -14,7 +15,9 @@ from portal.htmx import hx_redirect
 from portal.models import Order
 from portal.models.base import is_id
 from portal.ops import bp
+from portal.ops.order_refund import stale_form_message, submitted_key
 from portal.services import orders as order_service
+from portal.services import refunds
 from portal.services.errors import DomainError
 
 
@@ -62,4 +65,30 @@ def order_cancel(order_id: int):
         return _page(_order(order_id), form, 409, str(err.message))
     db.session.commit()
     flash(_("Order %(order_no)s has been cancelled.", order_no=order.order_no), "success")
+    return hx_redirect(url_for("ops.order", order_id=order.id))
+
+
+@bp.route("/orders/<int:order_id>/cancel-refund", methods=["GET", "POST"])
+def order_cancel_refund(order_id: int):
+    """Confirm, then cancel a paid order: parcels released, what is left of the payment refunded."""
+    order = _order(order_id)
+    form = StaffCancelForm()
+    if not form.is_submitted():
+        return _page(order, form)
+    key = submitted_key()
+    if not form.validate() or key is None:
+        return _page(order, form, 422, "" if key else stale_form_message())
+    try:
+        refunds.cancel_paid_order(current_user._get_current_object(), order, form.reason.data, key)
+    except DomainError as err:
+        db.session.rollback()
+        return _page(_order(order_id), form, 422 if err.field else 409, str(err.message))
+    db.session.commit()
+    flash(
+        _(
+            "Order %(order_no)s has been cancelled and its payment refunded to the balance.",
+            order_no=order.order_no,
+        ),
+        "success",
+    )
     return hx_redirect(url_for("ops.order", order_id=order.id))

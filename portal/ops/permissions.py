@@ -58,6 +58,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ops.channel_toggle": ADMIN,
     "ops.rate_card_edit_channel": ADMIN,
     "ops.rate_card_import": ADMIN,
+    # Finance: recharge review, payment settings, adjustments, reconciliation
+    "ops.recharges": FINANCE,
+    "ops.recharge": FINANCE,
+    "ops.recharge_approve": FINANCE,
+    "ops.recharge_reject": FINANCE,
+    "ops.recharge_receipt": FINANCE,
+    "ops.payment_settings": FINANCE,
+    "ops.payment_qr": FINANCE,
+    "ops.balance_adjust": FINANCE,
+    "ops.reconciliation": FINANCE,
+    # Refunds
+    "ops.order_refund": FINANCE,
+    "ops.order_cancel_refund": FINANCE,
+    # Online payments
+    "ops.online_reconcile": FINANCE,
 }
 
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("orders", __name__)
 
-from portal.orders import views, wizard  # noqa: E402, F401
+from portal.orders import pay, views, wizard  # noqa: E402, F401

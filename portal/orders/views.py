@@ -20,7 +20,7 @@ from portal.services.errors import DomainError
 PER_PAGE = 20
 
 
-def _own_order(order_no: str) -> Order:
+def own_order(order_no: str) -> Order:
     """The current customer's order with this number, or 404 (also for a malformed number)."""
     if not ORDER_NO.fullmatch(order_no):
         abort(404)
@@ -83,7 +83,7 @@ def index():
     )
 
 
-def _render_detail(order: Order, form: CancelForm, status: int = 200, error: str | None = None):
+def render_detail(order: Order, form: CancelForm, status: int = 200, error: str | None = None):
     return page_or_partial(
         "orders/detail.html",
         "orders/_detail.html",
@@ -103,23 +103,23 @@ def _render_detail(order: Order, form: CancelForm, status: int = 200, error: str
 @bp.route("/<order_no>")
 @login_required
 def detail(order_no: str):
-    return _render_detail(_own_order(order_no), CancelForm(formdata=None))
+    return render_detail(own_order(order_no), CancelForm(formdata=None))
 
 
 @bp.route("/<order_no>/cancel", methods=["POST"])
 @login_required
 def cancel(order_no: str):
-    order = _own_order(order_no)
+    order = own_order(order_no)
     form = CancelForm()
     if not form.validate():
-        return _render_detail(order, form, 422)
+        return render_detail(order, form, 422)
     try:
         order_service.cancel_order(
             current_user._get_current_object(), order, form.reason.data or ""
         )
     except DomainError as err:
         db.session.rollback()
-        return _render_detail(_own_order(order_no), CancelForm(formdata=None), 409, err.message)
+        return render_detail(own_order(order_no), CancelForm(formdata=None), 409, err.message)
     db.session.commit()
     flash(
         _(
@@ -136,7 +136,7 @@ def cancel(order_no: str):
 @login_required
 def box_photo(order_no: str, box_id: int, size: str):
     """The photo of a packed box, only for the order's owner (404 for anyone else)."""
-    order = _own_order(order_no)
+    order = own_order(order_no)
     box = db.session.get(OrderBox, box_id) if is_id(box_id) else None
     if box is None or box.order_id != order.id:
         abort(404)

@@ -14,6 +14,12 @@ ORDER_PACKED = "order_packed"
 ORDER_SHIPPED = "order_shipped"
 ORDER_DELIVERED = "order_delivered"
 ORDER_PAID = "order_paid"
+RECHARGE_APPROVED = "recharge_approved"
+RECHARGE_REJECTED = "recharge_rejected"
+RECHARGE_PAID = "recharge_paid"
+ORDER_REFUNDED = "order_refunded"
+BALANCE_ADJUSTED = "balance_adjusted"
+ORDER_PAID_STAFF = "order_paid_staff"
 KINDS = (
     ORDER_PLACED,
     ORDER_CANCELLED,
@@ -24,6 +30,12 @@ KINDS = (
     ORDER_SHIPPED,
     ORDER_DELIVERED,
     ORDER_PAID,
+    RECHARGE_APPROVED,
+    RECHARGE_REJECTED,
+    RECHARGE_PAID,
+    ORDER_REFUNDED,
+    BALANCE_ADJUSTED,
+    ORDER_PAID_STAFF,
 )
 
 

@@ -17,6 +17,7 @@ from portal.models import (
     OrderParcel,
     Parcel,
     ParcelClaim,
+    Recharge,
     UnclaimedParcel,
     utcnow,
 )
@@ -36,6 +37,7 @@ class Counts:
     awaiting_payment: int
     paid: int
     shipped: int
+    pending_recharges: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def counts(now: datetime | None = None) -> Counts:
             _count(ParcelClaim, ParcelClaim.status == "pending"),
             _count(Order, and_(Order.status == "pending_pack", ~waiting_parcel)),
             *(_count(Order, Order.status == status) for status in QUEUE_ORDER_STATES),
+            _count(Recharge, Recharge.status == "submitted"),
         )
     ).one()
     return Counts(*row)

@@ -393,7 +393,7 @@ def cancel_order(actor: User, order: Order, reason: str = "", by_staff: bool = F
         )
     before = order.status
     transition(order, "cancelled", actor.id, STAFF if by_staff else CUSTOMER, reason)
-    _release_parcels(order, actor.id)
+    release_parcels(order, actor.id)
     if by_staff:
         audit.record(
             actor,
@@ -412,7 +412,8 @@ def cancel_order(actor: User, order: Order, reason: str = "", by_staff: bool = F
     )
 
 
-def _release_parcels(order: Order, actor_id: int) -> None:
+def release_parcels(order: Order, actor_id: int) -> None:
+    """Unbind a cancelled order's parcels: each goes back to 已入库 or 待入库."""
     now = utcnow()
     ids = list(
         db.session.scalars(

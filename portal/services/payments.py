@@ -3,14 +3,19 @@
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from portal.extensions import db
 from portal.i18n import format_fen
-from portal.models import Order, User
+from portal.models import Order, User, UserRole
 from portal.services import ledger, notifications
 from portal.services.errors import DomainError
-from portal.services.ledger import InsufficientFunds, Line
+from portal.services.ledger import IdempotencyConflict, InsufficientFunds, Line
 from portal.services.order_states import CUSTOMER, transition
 from portal.services.orders import OrderNotFound
+
+# Who hears that an order was paid (and can now be shipped).
+STAFF_TO_TELL = ("warehouse", "admin")
 
 
 class NotPayable(DomainError):
@@ -36,19 +41,23 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
     """Debit the bill from the customer's balance and move the order to 已支付, in one transaction.
 
     `attempt_key` identifies one press of the pay button: a resubmitted form finds the payment
-    it already made. Raises OrderNotFound (another customer's order), NotPayable, ShortOfMoney
-    or TransitionRefused (paid or cancelled meanwhile); then nothing was posted.
+    it already made. Raises OrderNotFound (another customer's order), NotPayable, ShortOfMoney,
+    TransitionRefused (paid or cancelled meanwhile) or IdempotencyConflict (the key paid another
+    order); then nothing was posted. Active warehouse and admin staff are told too.
     """
     if order.customer_id != customer.id:
         raise OrderNotFound(_l("No such order."))
     posted_before = ledger.find_transaction(f"pay:{attempt_key}")
-    if posted_before is not None and posted_before.order_id == order.id:
+    if posted_before is not None:
+        if posted_before.order_id != order.id:
+            # Else an attempt that paid one order would "pay" another of the same amount.
+            raise IdempotencyConflict(_l("This request was already used for something else."))
         return Paid(order, order.bill_fen or 0, ledger.balance_fen(customer))
     if order.status != "awaiting_payment" or order.bill_fen is None:
         raise NotPayable(_l("This order is not waiting for payment."))
     amount = order.bill_fen
     try:
-        ledger.post(
+        posted = ledger.post(
             "payment",
             [
                 Line(ledger.customer_balance(customer), -amount),
@@ -64,8 +73,33 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
             _l("Your balance is short by ¥%(amount)s.", amount=format_fen(shortfall)),
             shortfall,
         ) from None
+    if posted.order_id != order.id:
+        # The same key paid another order a moment ago (a race the look-up above missed).
+        raise IdempotencyConflict(_l("This request was already used for something else."))
     transition(order, "paid", customer.id, CUSTOMER)
+    order.paid_fen = amount
     notifications.notify(
         customer.id, notifications.ORDER_PAID, f"/orders/{order.order_no}", order_no=order.order_no
     )
+    _tell_staff(order, customer)
     return Paid(order, amount, ledger.balance_fen(customer))
+
+
+def _tell_staff(order: Order, customer: User) -> None:
+    """Leave a message for every active warehouse and admin user: this order can be shipped."""
+    staff_ids = db.session.scalars(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_(STAFF_TO_TELL), User.is_disabled.is_(False))
+        .distinct()
+        .order_by(User.id)
+    )
+    for staff_id in staff_ids:
+        notifications.notify(
+            staff_id,
+            notifications.ORDER_PAID_STAFF,
+            f"/ops/orders/{order.id}",
+            order_no=order.order_no,
+            customer_code=customer.customer_code,
+            amount=format_fen(order.paid_fen or 0),
+        )

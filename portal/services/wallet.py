@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import LedgerAccount, LedgerEntry, LedgerTransaction, Order, User
+from portal.models import LedgerAccount, LedgerEntry, LedgerTransaction, Order, Recharge, User
 from portal.models.ledger import TRANSACTION_KINDS
 from portal.services import ledger
 from portal.services.rate_cards import BUSINESS_ZONE
@@ -31,6 +31,8 @@ class HistoryRow:
     amount_fen: int
     order_no: str | None
     memo: str
+    recharge_id: int | None = None
+    recharge_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def _start_of(day: date) -> datetime:
 
 
 def history(customer: User, query: HistoryQuery) -> HistoryPage:
-    """A page of the customer's wallet entries, newest first, by kind and Beijing days."""
+    """A page of the customer's wallet entries, newest first, by kind and Beijing days; each
+    with its order or recharge."""
     statement = (
         select(
             LedgerEntry.id,
@@ -68,10 +71,17 @@ def history(customer: User, query: HistoryQuery) -> HistoryPage:
             LedgerEntry.amount_fen,
             Order.order_no,
             LedgerTransaction.memo,
+            Recharge.id,
+            Recharge.recharge_no,
         )
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
         .outerjoin(Order, Order.id == LedgerTransaction.order_id)
+        .outerjoin(
+            Recharge,
+            (Recharge.transaction_id == LedgerTransaction.id)
+            & (Recharge.customer_id == customer.id),
+        )
         .where(LedgerAccount.customer_id == customer.id)
     )
     if query.kind in TRANSACTION_KINDS:

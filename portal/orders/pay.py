@@ -1,0 +1,87 @@
+"""Paying an order from the balance (支付): the pay panel of the order page and its form."""
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from flask import flash, g, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.extensions import db
+from portal.htmx import hx_redirect
+from portal.models import Order
+from portal.orders import bp
+from portal.orders.forms import CancelForm
+from portal.orders.views import own_order, render_detail
+from portal.services import ledger, payments, refunds
+from portal.services.errors import DomainError
+
+# One press of the pay button: a fresh uuid4 hex on every render of the order page.
+ATTEMPT = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class PayPanel:
+    """What the order page needs to offer paying: the balance and, when short, by how much."""
+
+    balance_fen: int
+    shortfall_fen: int
+    attempt: str
+    recharge_url: str
+
+
+def plain_yuan(amount_fen: int) -> str:
+    """Fen as the recharge form reads an amount: 1250 -> "12.50" (no thousands separator)."""
+    return f"{amount_fen // 100}.{amount_fen % 100:02d}"
+
+
+def recharge_url(amount_fen: int) -> str:
+    return url_for("recharge.index", amount=plain_yuan(amount_fen))
+
+
+def pay_panel(order: Order) -> PayPanel | None:
+    """The pay panel for an order waiting for payment with a bill; None for any other order."""
+    if order.status != "awaiting_payment" or order.bill_fen is None:
+        return None
+    balance = ledger.balance_fen(current_user)
+    shortfall = max(order.bill_fen - balance, 0)
+    return PayPanel(
+        balance, shortfall, uuid.uuid4().hex, recharge_url(shortfall) if shortfall else ""
+    )
+
+
+@bp.context_processor
+def _order_money() -> dict:
+    return {
+        "pay_panel": pay_panel,
+        "pay_error": g.get("pay_error"),
+        "order_refunds": refunds.order_refunds,
+    }
+
+
+def _refused(order_no: str, message, status: int):
+    g.pay_error = message
+    return render_detail(own_order(order_no), CancelForm(formdata=None), status)
+
+
+@bp.route("/<order_no>/pay", methods=["POST"])
+@login_required
+def pay(order_no: str):
+    """Pay an order in 待支付 from the balance; a short balance leads to the recharge page."""
+    order = own_order(order_no)
+    attempt = request.form.get("attempt", "")
+    if not ATTEMPT.fullmatch(attempt):
+        return _refused(order_no, _("This payment form is out of date; please try again."), 422)
+    try:
+        payments.pay_order(current_user._get_current_object(), order, attempt)
+    except payments.ShortOfMoney as short:
+        db.session.rollback()
+        flash(str(short.message), "info")
+        return hx_redirect(recharge_url(short.shortfall_fen))
+    except DomainError as err:
+        db.session.rollback()
+        return _refused(order_no, err.message, 409)
+    db.session.commit()
+    flash(_("Order %(order_no)s has been paid.", order_no=order.order_no), "success")
+    return hx_redirect(url_for("orders.detail", order_no=order.order_no))

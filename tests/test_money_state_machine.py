@@ -1,0 +1,230 @@
+"""A Hypothesis state machine over the money acts (reliability guide): recharge, approve, reject,
+online credit (with a replay), pay, cancel, refund, cancel with a refund and manual adjustments,
+in any order. (Coupons, rebates and memberships do not exist yet.)
+
+After every step the ledger's invariants hold, the customer's balance is what a plain model of
+the rules says, and no order has more refunded than paid. Each example is a new customer.
+"""
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import Order, Recharge, User
+from portal.services import adjustments, ledger, orders, payments, recharges, refunds
+from portal.services.errors import DomainError, ValidationFailed
+from portal.services.images import StoredImage
+
+AMOUNTS = st.integers(min_value=1, max_value=200_000)
+RECEIPT = StoredImage("receipt", "receipt-thumb")
+
+
+def run_machine(app, make_customer, make_staff, insert_orders) -> None:
+    clerk_id = make_staff("finance", "service").id
+    counter = iter(range(1, 1_000_000))
+
+    class Money(RuleBasedStateMachine):
+        recharges_made = Bundle("recharges")
+        orders_made = Bundle("orders")
+
+        def __init__(self):
+            super().__init__()
+            self.customer_id = make_customer().id
+            self.balance = 0
+            self.recharge_status: dict[int, tuple[str, int]] = {}
+            self.orders: dict[int, dict] = {}
+            self.context = app.app_context()
+            self.context.push()
+
+        def teardown(self):
+            db.session.remove()
+            self.context.pop()
+
+        def customer(self) -> User:
+            return db.session.get(User, self.customer_id)
+
+        def clerk(self) -> User:
+            return db.session.get(User, clerk_id)
+
+        @rule(
+            target=recharges_made, amount=AMOUNTS, method=st.sampled_from(["bank_transfer", "qr"])
+        )
+        def recharge(self, amount, method):
+            recharge, new = recharges.submit_for_review(
+                self.customer(), method, amount, RECEIPT, f"s{next(counter)}"
+            )
+            db.session.commit()
+            assert new
+            self.recharge_status[recharge.id] = ("submitted", amount)
+            return recharge.id
+
+        @rule(recharge_id=recharges_made)
+        def approve(self, recharge_id):
+            status, amount = self.recharge_status[recharge_id]
+            try:
+                recharges.approve(self.clerk(), recharge_id)
+                db.session.commit()
+            except recharges.AlreadyReviewed:
+                db.session.rollback()
+                assert status != "submitted"
+                return
+            assert status == "submitted"
+            self.recharge_status[recharge_id] = ("approved", amount)
+            self.balance += amount
+
+        @rule(recharge_id=recharges_made)
+        def reject(self, recharge_id):
+            status, amount = self.recharge_status[recharge_id]
+            try:
+                recharges.reject(self.clerk(), recharge_id, "金额不符")
+                db.session.commit()
+            except recharges.AlreadyReviewed:
+                db.session.rollback()
+                assert status != "submitted"
+                return
+            assert status == "submitted"
+            self.recharge_status[recharge_id] = ("rejected", amount)
+
+        @rule(amount=AMOUNTS, replays=st.integers(min_value=1, max_value=3))
+        def online_recharge(self, amount, replays):
+            recharge = recharges.start_online(self.customer(), amount)
+            db.session.commit()
+            trade = f"T{next(counter)}"
+            answers = []
+            for _ in range(replays):
+                answers.append(recharges.credit_online(recharge.recharge_no, trade, amount)[1])
+                db.session.commit()
+            assert answers == [True] + [False] * (replays - 1)
+            self.balance += amount
+
+        @rule(target=orders_made, bill=AMOUNTS)
+        def packed_order(self, bill):
+            (order_no,) = insert_orders(self.customer_id, 1, "awaiting_payment")
+            db.session.execute(
+                update(Order).where(Order.order_no == order_no).values(bill_fen=bill)
+            )
+            db.session.commit()
+            order_id = db.session.scalar(select(Order.id).where(Order.order_no == order_no))
+            self.orders[order_id] = {"status": "awaiting_payment", "bill": bill, "paid": 0}
+            return order_id
+
+        @rule(order_id=orders_made)
+        def pay(self, order_id):
+            model = self.orders[order_id]
+            order = db.session.get(Order, order_id)
+            try:
+                payments.pay_order(self.customer(), order, f"p{next(counter)}")
+                db.session.commit()
+            except payments.ShortOfMoney as short:
+                db.session.rollback()
+                assert model["status"] == "awaiting_payment"
+                assert short.shortfall_fen == model["bill"] - self.balance > 0
+                return
+            except DomainError:
+                db.session.rollback()
+                assert model["status"] != "awaiting_payment"
+                return
+            assert model["status"] == "awaiting_payment" and self.balance >= model["bill"]
+            self.balance -= model["bill"]
+            model.update(status="paid", paid=model["bill"], refunded=0)
+
+        @rule(order_id=orders_made)
+        def customer_cancels(self, order_id):
+            model = self.orders[order_id]
+            try:
+                orders.cancel_order(self.customer(), db.session.get(Order, order_id))
+                db.session.commit()
+            except DomainError:
+                db.session.rollback()
+                assert model["status"] != "awaiting_payment"
+                return
+            assert model["status"] == "awaiting_payment"
+            model["status"] = "cancelled"
+
+        @rule(order_id=orders_made, amount=AMOUNTS)
+        def refund(self, order_id, amount):
+            model = self.orders[order_id]
+            order = db.session.get(Order, order_id)
+            try:
+                refunds.refund(self.clerk(), order, amount, "称重更正", f"r{next(counter)}")
+                db.session.commit()
+            except DomainError:
+                db.session.rollback()
+                assert not model["paid"] or model["refunded"] + amount > model["paid"]
+                return
+            assert model["paid"] and model["refunded"] + amount <= model["paid"]
+            model["refunded"] += amount
+            self.balance += amount
+
+        @rule(order_id=orders_made)
+        def cancel_with_refund(self, order_id):
+            model = self.orders[order_id]
+            order = db.session.get(Order, order_id)
+            try:
+                refunds.cancel_paid_order(self.clerk(), order, "客户取消", f"c{next(counter)}")
+                db.session.commit()
+            except DomainError:
+                db.session.rollback()
+                assert model["status"] != "paid"
+                return
+            assert model["status"] == "paid"
+            self.balance += model["paid"] - model["refunded"]
+            model.update(status="cancelled", refunded=model["paid"])
+
+        @rule(amount=AMOUNTS, credit=st.booleans())
+        def adjust(self, amount, credit):
+            yuan = f"{amount // 100}.{amount % 100:02d}"
+            direction = "credit" if credit else "debit"
+            try:
+                adjustments.adjust_balance(
+                    self.clerk(),
+                    self.customer_id,
+                    direction,
+                    yuan,
+                    "调账",
+                    f"adjust-{next(counter):012d}",
+                )
+                db.session.commit()
+            except ValidationFailed:
+                db.session.rollback()
+                assert not credit and amount > self.balance
+                return
+            assert credit or amount <= self.balance
+            self.balance += amount if credit else -amount
+
+        @invariant()
+        def money_adds_up(self):
+            assert ledger.balance_fen(self.customer()) == self.balance
+            for order_id, model in self.orders.items():
+                order = db.session.get(Order, order_id)
+                db.session.refresh(order)
+                assert order.status == model["status"]
+                assert (order.paid_fen or 0) == model["paid"]
+                assert order.refunded_fen == model.get("refunded", 0) <= (order.paid_fen or 0)
+            for recharge_id, (status, _) in self.recharge_status.items():
+                assert db.session.get(Recharge, recharge_id).status == status
+            assert ledger.invariant_problems() == []
+            db.session.rollback()  # end the read, so other sessions may write (SQLite)
+
+    run_state_machine_as_test(
+        Money,
+        settings=settings(
+            max_examples=200,
+            stateful_step_count=12,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
+    )
+
+
+def test_money_state_machine(app, make_customer, make_staff, insert_orders):
+    run_machine(app, make_customer, make_staff, insert_orders)
