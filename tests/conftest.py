@@ -37,6 +37,8 @@ from portal.services import accounts, ledger, rate_cards
 from portal.services.rate_sheets import import_rate_card
 from tests.pg_server import PostgresServer, find_bindir
 
+pytest_plugins = ["tests.finance_helpers"]
+
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_PASSWORD = "correct horse battery"
 IN_CI = bool(os.environ.get("CI"))

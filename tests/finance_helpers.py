@@ -1,9 +1,11 @@
-"""Helpers shared by the finance tests: images, recharges waiting for review, balances."""
+"""Helpers shared by the finance tests: a logged-in finance clerk (fixtures, loaded as a pytest
+plugin by conftest.py), images, recharges waiting for review, balances."""
 
 import io
 import secrets
 from datetime import datetime
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -11,6 +13,18 @@ from portal.extensions import db
 from portal.models import AuditEntry, LedgerTransaction, Notification, User
 from portal.services import images, ledger, recharges
 from portal.services.ledger import Line
+from tests.helpers import login
+
+
+@pytest.fixture
+def clerk(make_staff):
+    return make_staff("finance")
+
+
+@pytest.fixture
+def finance(client, clerk):
+    login(client, clerk)
+    return client
 
 
 def png(colour: str = "red", size: tuple[int, int] = (40, 30)) -> bytes:

@@ -56,3 +56,7 @@ def sql_statements(app):
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+# The reliability guide's amounts that are not amounts (" 10 " is one: spaces are trimmed).
+BAD_AMOUNTS = ("-1", "0", "0.001", "1e20", "NaN", "Infinity", "１０", "10,00", str(2**63), "")

@@ -20,20 +20,11 @@ from portal.models import AuditEntry, LedgerTransaction, Notification, Recharge,
 from portal.services import ledger, online_payments, recharges
 from portal.services.images import StoredImage
 from tests.conftest import run_together
-from tests.helpers import HTMX, login, post, soup
+from tests.helpers import BAD_AMOUNTS, HTMX, login, post, soup
 
 NOTIFY = "/recharge/notify/alipay"
 AMOUNT_FUZZ = [
-    "-1",
-    "0",
-    "0.001",
-    "1e20",
-    "NaN",
-    "Infinity",
-    "１０",
-    "10,00",
-    str(2**63),
-    "",
+    *BAD_AMOUNTS,
     "  ",
     "x" * 10_000,
     "1\x00",

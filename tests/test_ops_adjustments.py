@@ -10,20 +10,10 @@ from portal.services import adjustments, ledger, notifications
 from portal.services.errors import ValidationFailed
 from tests.conftest import run_together
 from tests.finance_helpers import audit_entries, balance, credit, notifications_of, transactions
+from tests.helpers import BAD_AMOUNTS as GUIDE_AMOUNTS
 from tests.helpers import login, post, soup
 
 TOKEN = "t" * 32
-
-
-@pytest.fixture
-def clerk(make_staff):
-    return make_staff("finance")
-
-
-@pytest.fixture
-def finance(client, clerk):
-    login(client, clerk)
-    return client
 
 
 def form_token(client, customer_id: int) -> str:
@@ -103,16 +93,7 @@ def test_a_debit_beyond_the_balance_is_refused_with_the_balance(app, finance, ma
 
 
 BAD_AMOUNTS = [
-    "-1",
-    "0",
-    "0.001",
-    "1e20",
-    "NaN",
-    "Infinity",
-    "１０",
-    "10,00",
-    str(2**63),
-    "",
+    *GUIDE_AMOUNTS,
     "1" * 10_000,
     "10\x00",
     "1\x070",

@@ -28,17 +28,6 @@ def uploads(app, tmp_path):
     return tmp_path / "uploads"
 
 
-@pytest.fixture
-def clerk(make_staff):
-    return make_staff("finance")
-
-
-@pytest.fixture
-def finance(client, clerk):
-    login(client, clerk)
-    return client
-
-
 def status_of(app, recharge_id: int) -> str:
     with app.app_context():
         return db.session.get(Recharge, recharge_id).status

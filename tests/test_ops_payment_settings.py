@@ -28,17 +28,6 @@ def uploads(app, tmp_path):
     return folder
 
 
-@pytest.fixture
-def clerk(make_staff):
-    return make_staff("finance")
-
-
-@pytest.fixture
-def finance(client, clerk):
-    login(client, clerk)
-    return client
-
-
 def files_in(folder) -> set[str]:
     return {p.name for p in folder.iterdir()} if folder.exists() else set()
 

@@ -23,17 +23,6 @@ def uploads(app, tmp_path):
     app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
 
 
-@pytest.fixture
-def clerk(make_staff):
-    return make_staff("finance")
-
-
-@pytest.fixture
-def finance(client, clerk):
-    login(client, clerk)
-    return client
-
-
 def beijing(day: date, hour: int, minute: int) -> datetime:
     """A Beijing wall-clock time as an aware UTC datetime."""
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=8)

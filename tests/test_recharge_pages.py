@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.models import PaymentSettings, Recharge, User
 from portal.services import images, recharges
 from tests.conftest import run_together
+from tests.helpers import BAD_AMOUNTS as GUIDE_AMOUNTS
 from tests.helpers import HTMX, csrf_token, field_error, login, post, soup, sql_statements
 from tests.test_ops_intake import png, png_claiming, stored_files
 
@@ -215,16 +216,7 @@ def test_htmx_posts_redirect_or_answer_the_form_fragment(app, client, customer):
 # ---------------------------------------------------------------------------------------------
 
 BAD_AMOUNTS = [
-    "-1",
-    "0",
-    "0.001",
-    "1e20",
-    "NaN",
-    "Infinity",
-    "１０",
-    "10,00",
-    str(2**63),
-    "",
+    *GUIDE_AMOUNTS,
     "9" * 10_000,
     "10\x00",
     "50000.01",
