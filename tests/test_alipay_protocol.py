@@ -281,6 +281,10 @@ def test_the_query_signature_covers_the_raw_response_text():
     assert client(lambda *_: answer).query("CZ1", now=NOW).amount_fen == 8800
 
 
+def test_an_answer_with_leading_space_is_read():
+    assert client(lambda *_: "\n " + query_answer(PAID)).query("CZ1", now=NOW).paid
+
+
 def test_the_response_member_is_found_after_other_members():
     text = '{"other": {"a": [1, {"b": "}"}]}, "alipay_trade_query_response": {"x": "y"}}'
     assert alipay.raw_json_member(text, alipay.QUERY_RESPONSE) == '{"x": "y"}'
@@ -299,6 +303,11 @@ def test_the_response_member_is_found_after_other_members():
         "<html>gateway down</html>",
         '{"error_response": {"code": "20000"}}',
         "",
+        # A genuinely signed unpaid answer, then a second unsigned member saying paid.
+        query_answer(PAID.replace("TRADE_SUCCESS", "WAIT_BUYER_PAY"))[:-1]
+        + f',"{alipay.QUERY_RESPONSE}":{PAID}}}',
+        query_answer(PAID.replace('"trade_no":"2026113022001",', "")),
+        "   ",
     ],
     ids=[
         "tampered",
@@ -310,6 +319,9 @@ def test_the_response_member_is_found_after_other_members():
         "html",
         "no-member",
         "empty",
+        "duplicate-member",
+        "no-trade-number",
+        "blank",
     ],
 )
 def test_a_query_answer_that_cannot_be_trusted_is_an_error(answer):

@@ -51,7 +51,7 @@ def tab_counts(response) -> dict[str, int]:
 
 
 def test_the_queue_lists_waiting_recharges_oldest_first_with_their_receipts(
-    app, finance, make_customer
+    app, finance, clerk, make_customer
 ):
     customer = make_customer()
     newest = make_recharge(app, customer.id, created_at=T0 + timedelta(hours=2))
@@ -59,7 +59,7 @@ def test_the_queue_lists_waiting_recharges_oldest_first_with_their_receipts(
     middle = make_recharge(app, customer.id, method="qr", created_at=T0 + timedelta(hours=1))
     decided = make_recharge(app, customer.id)
     with app.app_context():
-        recharges.reject(db.session.get(User, customer.id), decided, "没有到账")
+        recharges.reject(db.session.get(User, clerk.id), decided, "没有到账")
         db.session.commit()
 
     response = finance.get("/ops/recharges")
@@ -116,13 +116,13 @@ def test_a_fragment_for_htmx_and_pages_of_fifty(app, finance, make_customer):
 
 
 def test_the_recharge_page_shows_the_receipt_balance_and_recent_recharges(
-    app, finance, make_customer
+    app, finance, clerk, make_customer
 ):
     customer = make_customer()
     earlier = make_recharge(app, customer.id, amount_fen=5_000)
     recharge_id = make_recharge(app, customer.id, amount_fen=12_345)
     with app.app_context():
-        recharges.approve(db.session.get(User, customer.id), earlier)
+        recharges.approve(db.session.get(User, clerk.id), earlier)
         db.session.commit()
 
     page = soup(finance.get(f"/ops/recharges/{recharge_id}"))
@@ -339,13 +339,15 @@ def test_the_receipt_is_sent_as_an_attachment_to_finance_only(
     assert balance(app, customer.id) == 0
 
 
-def test_the_dashboard_and_the_menu_count_the_recharges_to_review(app, finance, make_customer):
+def test_the_dashboard_and_the_menu_count_the_recharges_to_review(
+    app, finance, clerk, make_customer
+):
     customer = make_customer()
     for _ in range(3):
         make_recharge(app, customer.id)
     approved = make_recharge(app, customer.id)
     with app.app_context():
-        recharges.approve(db.session.get(User, customer.id), approved)
+        recharges.approve(db.session.get(User, clerk.id), approved)
         db.session.commit()
     page = soup(finance.get("/ops/"))
     tile = page.find(attrs={"data-testid": "count-pending_recharges"})

@@ -9,6 +9,7 @@ from portal.services import ledger, recharges
 from portal.services.errors import ValidationFailed
 from portal.services.images import StoredImage
 from tests.conftest import run_together
+from tests.helpers import login, post
 
 RECEIPT = StoredImage("receipt-key", "receipt-thumb")
 
@@ -222,3 +223,22 @@ def test_security_events_are_kept(app):
             {"out_trade_no": "x"},
             "203.0.113.9",
         )
+
+
+def test_staff_cannot_review_their_own_recharge(app, make_staff):
+    clerk = make_staff("finance")
+    with app.app_context():
+        rid, _ = submit(clerk, 1_234)
+        staff = db.session.get(User, clerk.id)
+        with pytest.raises(recharges.OwnRecharge):
+            recharges.approve(staff, rid)
+        db.session.rollback()
+        with pytest.raises(recharges.OwnRecharge):
+            recharges.reject(staff, rid, "自己的")
+        db.session.rollback()
+        assert (credits(), db.session.get(Recharge, rid).status) == (0, "submitted")
+    client = app.test_client()
+    login(client, clerk)
+    assert post(client, f"/ops/recharges/{rid}/approve").status_code == 409
+    with app.app_context():
+        assert (credits(), balance(clerk)) == (0, 0)

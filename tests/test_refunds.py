@@ -13,6 +13,7 @@ from portal.models import (
     OrderParcel,
     Parcel,
     User,
+    UserRole,
 )
 from portal.services import ledger, payments, refunds
 from tests.conftest import run_together
@@ -449,3 +450,30 @@ def test_customers_get_404_and_unknown_orders_404(app, paid, finance):
         assert refund_http(finance[0], missing, "10").status_code == 404
         assert cancel_http(finance[0], missing).status_code == 404
     assert money(app, account, order_id) == nothing_refunded(account)
+
+
+# ---- separation of duties ---------------------------------------------------------------------
+
+
+def test_staff_cannot_refund_or_cancel_their_own_order(app, paid):
+    account, (order_id,) = paid()
+    with app.app_context():
+        user = db.session.get(User, account.id)
+        user.roles.append(UserRole(role="finance"))
+        db.session.commit()
+    client = app.test_client()
+    login(client, account)
+    assert refund_http(client, order_id, "20.00").status_code == 409
+    cancel = cancel_http(client, order_id, k=key(2))
+    assert cancel.status_code == 409
+    assert money(app, account, order_id) == nothing_refunded(account)
+    with app.app_context():
+        staff = db.session.get(User, account.id)
+        order = db.session.get(Order, order_id)
+        for act in (
+            lambda: refunds.refund(staff, order, 100, REASON, key(3)),
+            lambda: refunds.cancel_paid_order(staff, order, REASON, key(4)),
+        ):
+            with pytest.raises(refunds.OwnOrder):
+                act()
+            db.session.rollback()

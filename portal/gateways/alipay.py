@@ -185,11 +185,11 @@ def post_form(url: str, form: Mapping[str, str]) -> str:
 def raw_json_member(text: str, name: str) -> str | None:
     """The exact text of the JSON value of top-level member `name` in `text` (what Alipay
     signed), or None when it is missing. The document itself must be valid JSON."""
-    document = json.loads(text)
+    document = json.loads(text, object_pairs_hook=_unique_members)
     if not isinstance(document, dict) or name not in document:
         return None
     decoder = json.JSONDecoder()
-    index = 1
+    index = _skip_space(text, 0) + 1
     while True:
         index = _skip_space(text, index)
         key, index = decoder.raw_decode(text, index)
@@ -204,6 +204,15 @@ def raw_json_member(text: str, name: str) -> str | None:
         if text[index] != ",":
             return None
         index += 1
+
+
+def _unique_members(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys are all different: a second copy of a signed member could
+    otherwise be read instead of the one whose signature was checked."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise ValueError("duplicate member in a JSON object")
+    return members
 
 
 def _skip_space(text: str, index: int) -> int:
@@ -309,9 +318,9 @@ class AlipayClient:
         params = self.signed(QUERY, {"out_trade_no": out_trade_no}, now)
         try:
             text = self.transport(f"{self.gateway_url}?charset=utf-8", params)
-            document = json.loads(text)
+            document = json.loads(text, object_pairs_hook=_unique_members)
             raw = raw_json_member(text, QUERY_RESPONSE)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, IndexError) as err:
             raise GatewayError(f"query failed: {err}") from err
         if raw is None or not isinstance(document, dict):
             raise GatewayError("no query response in the answer")
@@ -333,6 +342,8 @@ class AlipayClient:
             amount_fen = amount_to_fen(answer.get("total_amount", ""))
         except ValueError as err:
             raise GatewayError(str(err)) from None
+        if not isinstance(answer.get("trade_no"), str) or not answer["trade_no"]:
+            raise GatewayError("query answer without a trade number")
         return TradeStatus(
             out_trade_no=out_trade_no,
             trade_no=str(answer.get("trade_no") or ""),

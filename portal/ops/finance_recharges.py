@@ -16,7 +16,7 @@ from portal.paging import parse_page
 from portal.photos import send_photo
 from portal.services import recharge_queue, recharges
 from portal.services.errors import ValidationFailed
-from portal.services.recharges import AlreadyReviewed, RechargeNotFound
+from portal.services.recharges import AlreadyReviewed, OwnRecharge, RechargeNotFound
 
 METHOD_LABELS = {
     "bank_transfer": _l("Bank transfer"),
@@ -114,8 +114,8 @@ def recharge_receipt(recharge_id: int, size: str):
     return send_photo(key, f"receipt-{found.recharge_no}.jpg", attachment=True)
 
 
-def _already_reviewed(recharge_id: int, message):
-    """409: someone decided first; the recharge as it stands now, nothing changed."""
+def _not_decided(recharge_id: int, message):
+    """409: someone decided first, or it is the reviewer's own recharge; nothing changed."""
     if is_htmx():
         body = render_template("errors/_error.html", status=409, message=message)
         return body, 409, HTMX_ERROR_HEADERS
@@ -141,9 +141,9 @@ def recharge_approve(recharge_id: int):
     except RechargeNotFound:
         db.session.rollback()
         abort(404)
-    except AlreadyReviewed as err:
+    except (AlreadyReviewed, OwnRecharge) as err:
         db.session.rollback()
-        return _already_reviewed(recharge_id, err.message)
+        return _not_decided(recharge_id, err.message)
     db.session.commit()
     flash(
         _(
@@ -170,9 +170,9 @@ def recharge_reject(recharge_id: int):
     except ValidationFailed as err:
         db.session.rollback()
         return _reject_refused(recharge_id, err, reason)
-    except AlreadyReviewed as err:
+    except (AlreadyReviewed, OwnRecharge) as err:
         db.session.rollback()
-        return _already_reviewed(recharge_id, err.message)
+        return _not_decided(recharge_id, err.message)
     db.session.commit()
     flash(_("Recharge %(no)s rejected.", no=done.recharge_no), "info")
     return _after_decision(recharge_id)

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.extensions import db
+from portal.gateways.config import GatewayNotConfigured
 from portal.htmx import hx_redirect
 from portal.ops import bp
 from portal.services import online_payments
@@ -19,7 +20,11 @@ def _back() -> str:
 @bp.route("/online-payments/reconcile", methods=["POST"])
 def online_reconcile():
     """Query the gateway for every waiting online recharge; credit the paid ones (audited)."""
-    summary = online_payments.reconcile_pending(current_user)
+    try:
+        summary = online_payments.reconcile_pending(current_user)
+    except GatewayNotConfigured:
+        flash(_("Online payments are not configured, so there is nothing to check."), "error")
+        return hx_redirect(_back())
     db.session.commit()
     flash(
         _(

@@ -14,7 +14,7 @@ from portal.models import Order
 from portal.orders import bp
 from portal.orders.forms import CancelForm
 from portal.orders.views import own_order, render_detail
-from portal.services import ledger, payments, refunds
+from portal.services import amounts, ledger, payments, refunds
 from portal.services.errors import DomainError
 
 # One press of the pay button: a fresh uuid4 hex on every render of the order page.
@@ -31,13 +31,8 @@ class PayPanel:
     recharge_url: str
 
 
-def plain_yuan(amount_fen: int) -> str:
-    """Fen as the recharge form reads an amount: 1250 -> "12.50" (no thousands separator)."""
-    return f"{amount_fen // 100}.{amount_fen % 100:02d}"
-
-
 def recharge_url(amount_fen: int) -> str:
-    return url_for("recharge.index", amount=plain_yuan(amount_fen))
+    return url_for("recharge.index", amount=amounts.plain_yuan(amount_fen))
 
 
 def pay_panel(order: Order) -> PayPanel | None:

@@ -28,15 +28,10 @@ def squash(value):
     return " ".join(part for part in spaced.split(" ") if part)
 
 
-def format_amount(amount_fen: int) -> str:
-    """Fen as the amount field shows it: 1250 -> "12.50"."""
-    return f"{amount_fen // 100}.{amount_fen % 100:02d}"
-
-
 def prefill_amount(raw: object) -> str:
     """A ?amount= worth putting in the amount field ("12.50"), or "" when it is not valid."""
     try:
-        return format_amount(amounts.parse_yuan(raw, "amount", recharges.MAX_RECHARGE_FEN))
+        return amounts.plain_yuan(amounts.parse_yuan(raw, "amount", recharges.MAX_RECHARGE_FEN))
     except ValidationFailed:
         return ""
 

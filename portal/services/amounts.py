@@ -30,3 +30,8 @@ def parse_yuan(raw: object, field: str, max_fen: int) -> int:
             _l("Enter an amount above 0 and up to ¥%(limit)s.", limit=format_fen(max_fen)), field
         )
     return fen
+
+
+def plain_yuan(amount_fen: int) -> str:
+    """Fen in the format parse_yuan reads, to fill an amount field: 1250 -> "12.50"."""
+    return f"{amount_fen // 100}.{amount_fen % 100:02d}"

@@ -114,14 +114,21 @@ def reconcile_pending(
     now: datetime | None = None,
 ) -> ReconcileSummary:
     """Ask the gateway about every online recharge still waiting (younger than 3 days, older
-    than `older_than`) and credit those it reports paid with the same amount, once."""
+    than `older_than`) and credit those it reports paid with the same amount, once.
+
+    A batch job, so it commits: the gateway is asked outside any database transaction (a slow
+    gateway must not hold the write lock that notifications and payments wait for) and each
+    credit is committed on its own. The caller commits the audit entry.
+    """
     client = client or gateway_client()
     now = now or datetime.now(UTC)
     summary = ReconcileSummary()
-    for recharge in _pending(older_than, now):
+    numbers = [recharge.recharge_no for recharge in _pending(older_than, now)]
+    db.session.commit()
+    for number in numbers:
         summary.checked += 1
         try:
-            trade = client.query(recharge.recharge_no, now)
+            trade = client.query(number, now)
         except GatewayError:
             summary.failed += 1
             continue
@@ -129,16 +136,16 @@ def reconcile_pending(
             summary.unpaid += 1
             continue
         try:
-            credited = _credit(recharge.recharge_no, trade.trade_no, trade.amount_fen)
+            credited = _credit(number, trade.trade_no, trade.amount_fen)
         except NotificationRefused as refused:
             summary.failed += 1
-            reason = str(refused.message)
-            answer = {"out_trade_no": recharge.recharge_no, "trade_no": trade.trade_no}
-            _refuse("payment_query_refused", reason, answer, "")
-            continue
+            answer = {"out_trade_no": number, "trade_no": trade.trade_no}
+            _refuse("payment_query_refused", str(refused.message), answer, "")
+            credited = False
+        db.session.commit()
         if credited:
             summary.credited += 1
-            summary.credited_numbers.append(recharge.recharge_no)
+            summary.credited_numbers.append(number)
     if actor is not None:
         audit.record(actor, "recharge.reconcile", "recharge", "online", None, asdict(summary))
     return summary

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.i18n import format_fen
-from portal.models import Order, User, UserRole
+from portal.models import LedgerTransaction, Order, User, UserRole
 from portal.services import ledger, notifications
 from portal.services.errors import DomainError
 from portal.services.ledger import IdempotencyConflict, InsufficientFunds, Line
@@ -47,7 +47,8 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
     """
     if order.customer_id != customer.id:
         raise OrderNotFound(_l("No such order."))
-    posted_before = ledger.find_transaction(f"pay:{attempt_key}")
+    key = f"pay:{customer.id}:{attempt_key}"
+    posted_before = ledger.find_transaction(key)
     if posted_before is not None:
         if posted_before.order_id != order.id:
             # Else an attempt that paid one order would "pay" another of the same amount.
@@ -63,7 +64,7 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
                 Line(ledger.customer_balance(customer), -amount),
                 Line(ledger.account("platform_revenue"), amount),
             ],
-            f"pay:{attempt_key}",
+            key,
             order_id=order.id,
             actor_id=customer.id,
         )
@@ -73,6 +74,11 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
             _l("Your balance is short by ¥%(amount)s.", amount=format_fen(shortfall)),
             shortfall,
         ) from None
+    except IdempotencyConflict:
+        if _payment_of(order) is not None:
+            # Another attempt (a second tab) paid it a moment ago: one payment per order.
+            raise NotPayable(_l("This order is not waiting for payment.")) from None
+        raise
     if posted.order_id != order.id:
         # The same key paid another order a moment ago (a race the look-up above missed).
         raise IdempotencyConflict(_l("This request was already used for something else."))
@@ -83,6 +89,14 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
     )
     _tell_staff(order, customer)
     return Paid(order, amount, ledger.balance_fen(customer))
+
+
+def _payment_of(order: Order) -> int | None:
+    return db.session.scalar(
+        select(LedgerTransaction.id).where(
+            LedgerTransaction.kind == "payment", LedgerTransaction.order_id == order.id
+        )
+    )
 
 
 def _tell_staff(order: Order, customer: User) -> None:

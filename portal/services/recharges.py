@@ -41,6 +41,10 @@ class AlreadyReviewed(DomainError):
     """The recharge was approved or rejected meanwhile; nothing was changed."""
 
 
+class OwnRecharge(DomainError):
+    """Staff may not decide on a recharge of their own account (separation of duties)."""
+
+
 class NotificationRefused(DomainError):
     """A gateway notification that must not credit anything (unknown recharge, wrong amount)."""
 
@@ -126,7 +130,7 @@ def _credit(recharge: Recharge, actor_id: int | None, external_id: str | None = 
         memo=recharge.recharge_no,
     )
     recharge.transaction_id = transaction.id
-    recharge.credited_at = utcnow()
+    recharge.credited_at = transaction.created_at
     db.session.flush()
 
 
@@ -145,9 +149,14 @@ def _decide(recharge_id: int, status: str, actor: User, reason: str = "") -> Rec
     return recharge
 
 
+def _reviewable_by(actor: User, recharge_id: int) -> None:
+    if get_recharge(recharge_id).customer_id == actor.id:
+        raise OwnRecharge(_l("You cannot review your own recharge; ask a colleague."))
+
+
 def approve(actor: User, recharge_id: int) -> Recharge:
     """Approve a reviewed recharge: the balance is credited once, the customer told, audited."""
-    get_recharge(recharge_id)
+    _reviewable_by(actor, recharge_id)
     recharge = _decide(recharge_id, "approved", actor)
     _credit(recharge, actor.id)
     notifications.notify(
@@ -175,7 +184,7 @@ def reject(actor: User, recharge_id: int, reason: str) -> Recharge:
         raise ValidationFailed(_l("Say why the recharge is rejected."), "reason")
     if len(reason) > MAX_REASON or not reason.isprintable():
         raise ValidationFailed(_l("At most 200 characters, without control characters."), "reason")
-    get_recharge(recharge_id)
+    _reviewable_by(actor, recharge_id)
     recharge = _decide(recharge_id, "rejected", actor, reason)
     notifications.notify(
         recharge.customer_id,
@@ -248,6 +257,6 @@ def credit_online(recharge_no: str, trade_no: str, amount_fen: int) -> tuple[Rec
 
 
 def record_security_event(kind: str, detail: dict, remote_addr: str = "") -> None:
-    """Keep a trace of something that looked like an attack, in its own transaction's flush."""
+    """Keep a trace of something that looked like an attack (in the caller's transaction)."""
     db.session.add(SecurityEvent(kind=kind, detail=detail, remote_addr=remote_addr[:45]))
     db.session.flush()

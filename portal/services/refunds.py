@@ -25,6 +25,10 @@ class NotRefundable(DomainError):
     """The order was never paid, so there is nothing to refund."""
 
 
+class OwnOrder(DomainError):
+    """Staff may not refund an order of their own account (separation of duties)."""
+
+
 class RefundTooLarge(DomainError):
     """The amount is more than what is left to refund on the order."""
 
@@ -66,6 +70,11 @@ def order_refunds(order: Order) -> list[RefundRow]:
         .order_by(LedgerTransaction.id)
     )
     return [RefundRow(amount, memo, created_at) for amount, memo, created_at in rows]
+
+
+def _not_own(actor: User, order: Order) -> None:
+    if order.customer_id == actor.id:
+        raise OwnOrder(_l("You cannot refund your own order; ask a colleague."))
 
 
 def _reason(reason: str | None) -> str:
@@ -148,6 +157,7 @@ def refund(actor: User, order: Order, amount_fen: int, reason: str, key: str) ->
     `key` identifies one submission: the same key again returns the first refund. Raises
     ValidationFailed (amount, reason), NotRefundable, RefundTooLarge or IdempotencyConflict.
     """
+    _not_own(actor, order)
     reason = _reason(reason)
     posted, new = _post_refund(actor, order, amount_fen, reason, key)
     if new:
@@ -169,10 +179,13 @@ def cancel_paid_order(actor: User, order: Order, reason: str, key: str) -> Ledge
     Returns the refund (None when everything had been refunded before); the same key again
     returns the first refund. Raises ValidationFailed (reason) or TransitionRefused.
     """
+    _not_own(actor, order)
     reason = _reason(reason)
     done = ledger.find_transaction(f"refund:{key}")
     if done is not None and done.order_id == order.id and order.status == "cancelled":
         return done
+    if order.status == "cancelled" and order.paid_fen is not None and not refundable_fen(order):
+        return None  # cancelled and refunded already (a double click when nothing was left)
     if order.status != "paid":
         raise TransitionRefused(_l("Only a paid order can be cancelled with a refund."))
     before = {"status": order.status, "refunded_fen": order.refunded_fen}
