@@ -14,16 +14,12 @@ from portal.ops import bp
 from portal.ops.permissions import may_use
 from portal.paging import parse_page
 from portal.photos import send_photo
+from portal.recharge.labels import CHANNEL_LABELS, METHOD_LABELS
 from portal.services import recharge_queue, recharges
 from portal.services.errors import ValidationFailed
 from portal.services.recharges import AlreadyReviewed, OwnRecharge, RechargeNotFound
 
-METHOD_LABELS = {
-    "bank_transfer": _l("Bank transfer"),
-    "qr": _l("QR code"),
-    "online": _l("Online"),
-}
-QR_CHANNEL_LABELS = {"wechat": _l("WeChat Pay"), "alipay": _l("Alipay")}
+# Staff tell an approved transfer from a paid online recharge; customers just see 已到账.
 STATUS_LABELS = {
     "submitted": _l("Waiting for review"),
     "approved": _l("Approved"),
@@ -39,7 +35,7 @@ TAB_LABELS = {
 }
 LABELS = {
     "method_labels": METHOD_LABELS,
-    "qr_channel_labels": QR_CHANNEL_LABELS,
+    "qr_channel_labels": CHANNEL_LABELS,
     "status_labels": STATUS_LABELS,
     "tab_labels": TAB_LABELS,
 }
