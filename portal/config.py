@@ -62,6 +62,8 @@ class Config:
     # "simulator", a stand-in for Alipay at /simulator/ (never in production).
     PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "simulator")
     ALIPAY_APP_ID = os.environ.get("ALIPAY_APP_ID", "")
+    # The merchant's Alipay user id (2088…): notifications naming another seller are refused.
+    ALIPAY_SELLER_ID = os.environ.get("ALIPAY_SELLER_ID", "")
     ALIPAY_PRIVATE_KEY_FILE = os.environ.get("ALIPAY_PRIVATE_KEY_FILE")
     ALIPAY_PUBLIC_KEY_FILE = os.environ.get("ALIPAY_PUBLIC_KEY_FILE")
     ALIPAY_GATEWAY_URL = os.environ.get(

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from portal import create_app
 from portal.extensions import db
 from portal.gateway_simulator import service as simulator
+from portal.gateway_simulator.service import SELLER_ID
 from portal.gateways import alipay
 from portal.gateways.config import SIMULATOR_APP_ID, gateway_client
 from portal.models import AuditEntry, LedgerTransaction, Notification, Recharge, SecurityEvent, User
@@ -97,6 +98,7 @@ def signed(app, number: str, key: rsa.RSAPrivateKey | None = None, **changes) ->
         "notify_type": "trade_status_sync",
         "notify_id": "0123456789abcdef",
         "app_id": SIMULATOR_APP_ID,
+        "seller_id": SELLER_ID,
         "charset": "utf-8",
         "version": "1.0",
         "sign_type": "RSA2",
@@ -310,12 +312,25 @@ def forged_cases(app, number: str) -> dict[str, dict]:
         "body changed after signing": {**valid, "total_amount": "8800.00"},
         "wrong amount, validly signed": signed(app, number, total_amount="8.80"),
         "wrong app_id, validly signed": signed(app, number, app_id="2021009999999999"),
+        "wrong seller, validly signed": signed(app, number, seller_id="2088009999999999"),
         "unknown out_trade_no": signed(app, "CZ000000NOSUCH00", out_trade_no="CZ000000NOSUCH00"),
         "stale notify_time": signed(
             app, number, notify_time=alipay.beijing_time(now - timedelta(days=3))
         ),
         "signed with another key": signed(app, number, key=stranger),
     }
+
+
+def test_a_flood_of_forged_notifications_is_refused_and_stored_at_most_twenty_a_minute(
+    app, make_customer
+):
+    number = new_recharge(app, make_customer())
+    forged = {**signed(app, number), "total_amount": "8800.00"}
+    gateway = app.test_client()
+    replies = {gateway.post(NOTIFY, data=forged).status_code for _ in range(25)}
+    assert replies == {400}
+    with app.app_context():
+        assert (credits(), len(events())) == (0, 20)
 
 
 def test_forged_notifications_credit_nothing_and_each_is_a_security_event(app, make_customer):
@@ -338,6 +353,7 @@ def test_forged_notifications_credit_nothing_and_each_is_a_security_event(app, m
             ("payment_notification_forged", "bad signature"),
             ("payment_notification_refused", "amount differs"),
             ("payment_notification_forged", "wrong app_id"),
+            ("payment_notification_forged", "wrong seller_id"),
             ("payment_notification_refused", "unknown recharge"),
             ("payment_notification_forged", "stale notify_time"),
             ("payment_notification_forged", "bad signature"),

@@ -242,3 +242,17 @@ def test_staff_cannot_review_their_own_recharge(app, make_staff):
     assert post(client, f"/ops/recharges/{rid}/approve").status_code == 409
     with app.app_context():
         assert (credits(), balance(clerk)) == (0, 0)
+
+
+def test_a_flood_of_security_events_from_one_address_is_capped(app):
+    with app.app_context():
+        stored = [
+            recharges.record_security_event("bad_signature", {"n": n}, "203.0.113.9")
+            for n in range(recharges.SECURITY_EVENTS_PER_MINUTE + 5)
+        ]
+        recharges.record_security_event("bad_signature", {"n": 0}, "198.51.100.7")
+        db.session.commit()
+        assert stored.count(True) == recharges.SECURITY_EVENTS_PER_MINUTE
+        addresses = list(db.session.scalars(select(SecurityEvent.remote_addr)))
+        assert addresses.count("203.0.113.9") == recharges.SECURITY_EVENTS_PER_MINUTE
+        assert addresses.count("198.51.100.7") == 1

@@ -237,6 +237,8 @@ class AlipayClient:
     gateway_public_key: rsa.RSAPublicKey
     gateway_url: str
     transport: Transport = field(default=post_form)
+    # Our merchant's Alipay user id (2088…); when set, notifications must name it as seller_id.
+    seller_id: str = ""
 
     def signed(self, method: str, biz: dict, now: datetime | None = None, **extra: str) -> dict:
         """The common parameters of a request to `method` with `biz` as its biz_content, signed."""
@@ -291,6 +293,8 @@ class AlipayClient:
             raise ForgedNotification("bad signature")
         if params.get("app_id") != self.app_id:
             raise ForgedNotification("wrong app_id")
+        if self.seller_id and params.get("seller_id") != self.seller_id:
+            raise ForgedNotification("wrong seller_id")
         try:
             amount_fen = amount_to_fen(params.get("total_amount", ""))
             notify_time = parse_beijing_time(params.get("notify_time", ""))

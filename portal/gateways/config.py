@@ -111,7 +111,7 @@ def gateway_client(app: Flask | None = None, transport: Transport | None = None)
     if not is_available(app):
         raise GatewayNotConfigured("online payment is not configured")
     if config["PAYMENT_GATEWAY"] == "simulator":
-        from portal.gateway_simulator.service import answer_gateway_post
+        from portal.gateway_simulator.service import SELLER_ID, answer_gateway_post
 
         return AlipayClient(
             app_id=SIMULATOR_APP_ID,
@@ -119,12 +119,14 @@ def gateway_client(app: Flask | None = None, transport: Transport | None = None)
             gateway_public_key=simulator_key(app).public_key(),
             gateway_url=SIMULATOR_GATEWAY_PATH,
             transport=transport or (lambda _url, form: answer_gateway_post(form)),
+            seller_id=SELLER_ID,
         )
     client = AlipayClient(
         app_id=config["ALIPAY_APP_ID"],
         private_key=_key_file(config["ALIPAY_PRIVATE_KEY_FILE"], True),
         gateway_public_key=_key_file(config["ALIPAY_PUBLIC_KEY_FILE"], False),
         gateway_url=config["ALIPAY_GATEWAY_URL"],
+        seller_id=config["ALIPAY_SELLER_ID"],
     )
     if transport is not None:
         client.transport = transport

@@ -71,6 +71,8 @@ class LedgerTransaction(Base):
             sqlite_where=text("kind = 'payment'"),
             postgresql_where=text("kind = 'payment'"),
         ),
+        # The daily reconciliation's day filter.
+        Index("ix_ledger_transactions_created_kind", "created_at", "kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

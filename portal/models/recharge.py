@@ -34,6 +34,9 @@ class Recharge(Base):
         UniqueConstraint("customer_id", "submit_token", name="uq_recharges_submit_token"),
         Index("ix_recharges_status_created", "status", "created_at"),
         Index("ix_recharges_customer", "customer_id", "id"),
+        # The daily reconciliation's day filter, and the wallet history's join.
+        Index("ix_recharges_credited_at", "credited_at"),
+        Index("ix_recharges_transaction", "transaction_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -85,7 +88,10 @@ class SecurityEvent(Base):
     """Something that looked like an attack, e.g. a payment notification with a bad signature."""
 
     __tablename__ = "security_events"
-    __table_args__ = (Index("ix_security_events_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_security_events_created", "created_at"),
+        Index("ix_security_events_address", "remote_addr", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

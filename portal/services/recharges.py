@@ -6,10 +6,11 @@ transaction as the compare-and-set that moves the recharge out of its waiting st
 reviewers, a double click or a notification replayed at once credit it exactly once.
 """
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -24,6 +25,8 @@ from portal.services.rate_cards import BUSINESS_ZONE
 
 MAX_RECHARGE_FEN = 5_000_000  # ¥50,000 per recharge
 MAX_REASON = 200
+SECURITY_EVENTS_PER_MINUTE = 20
+log = logging.getLogger(__name__)
 WALLET_LINK = "/wallet/"
 # Where the money lands on the platform's side, by method.
 PLATFORM_ACCOUNTS = {
@@ -256,7 +259,24 @@ def credit_online(recharge_no: str, trade_no: str, amount_fen: int) -> tuple[Rec
     return recharge, True
 
 
-def record_security_event(kind: str, detail: dict, remote_addr: str = "") -> None:
-    """Keep a trace of something that looked like an attack (in the caller's transaction)."""
-    db.session.add(SecurityEvent(kind=kind, detail=detail, remote_addr=remote_addr[:45]))
+def record_security_event(kind: str, detail: dict, remote_addr: str = "") -> bool:
+    """Keep a trace of something that looked like an attack (in the caller's transaction).
+
+    An address past SECURITY_EVENTS_PER_MINUTE is only logged, so a flood of forged requests
+    cannot fill the table; returns whether the event was stored.
+    """
+    address = remote_addr[:45]
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(SecurityEvent)
+        .where(
+            SecurityEvent.remote_addr == address,
+            SecurityEvent.created_at >= utcnow() - timedelta(minutes=1),
+        )
+    )
+    if recent >= SECURITY_EVENTS_PER_MINUTE:
+        log.warning("security event %s from %s not stored (flood): %s", kind, address, detail)
+        return False
+    db.session.add(SecurityEvent(kind=kind, detail=detail, remote_addr=address))
     db.session.flush()
+    return True
