@@ -11,8 +11,9 @@ from portal.extensions import csrf, db
 from portal.gateways import config as gateways
 from portal.htmx import hx_redirect, page_or_partial
 from portal.models import Recharge
-from portal.recharge import bp
+from portal.recharge import bp, labels
 from portal.recharge.forms import prefill_amount
+from portal.recharge.views import method_urls
 from portal.security import CSP
 from portal.services import online_payments, recharges
 from portal.services.amounts import parse_yuan
@@ -79,6 +80,8 @@ def online():
         amount=amount,
         errors=errors,
         max_fen=MAX_RECHARGE_FEN,
+        labels=labels,
+        urls=method_urls(prefill_amount(amount)),
     )
     return _allow_posting_to_gateway(response)
 

@@ -33,7 +33,7 @@ def _amount_arg() -> str:
     return prefill_amount(request.args.get("amount"))
 
 
-def _method_urls(amount: str) -> dict[str, str | None]:
+def method_urls(amount: str) -> dict[str, str | None]:
     """Where each way of recharging is, the amount carried along; online once it exists."""
     online = "recharge.online" in current_app.view_functions
     return {
@@ -120,7 +120,7 @@ def index():
         labels=labels,
         balance_fen=ledger.balance_fen(current_user),
         recent=list(recent),
-        urls=_method_urls(amount),
+        urls=method_urls(amount),
         amount=amount,
     )
 
@@ -144,7 +144,7 @@ def bank_transfer():
         status,
         form=form,
         settings=settings,
-        urls=_method_urls(_amount_arg()),
+        urls=method_urls(_amount_arg()),
     )
 
 
@@ -169,7 +169,7 @@ def qr():
         form=form,
         channels=channels,
         revision=settings.revision if settings else 0,
-        urls=_method_urls(_amount_arg()),
+        urls=method_urls(_amount_arg()),
     )
 
 
