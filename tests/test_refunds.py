@@ -395,6 +395,10 @@ def test_cancel_with_refund_refuses_unpaid_and_shipped_orders(app, billed, paid,
         with app.app_context():
             assert db.session.get(Order, order_id).status == status
     assert money(app, account, shipped_id)["refunds"] == 0
+    # A finance-only clerk is not offered the unpaid-order form that would answer 403.
+    page = soup(finance[0].get(f"/ops/orders/{unpaid_id}/cancel-refund"))
+    assert page.select_one("[data-testid=cancel-not-allowed]")
+    assert page.select_one("[data-testid=confirm-cancel]") is None
 
 
 def test_a_cancel_and_a_refund_at_once_never_exceed_the_payment(app, paid, finance):
