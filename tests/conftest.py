@@ -139,7 +139,9 @@ def shared_app(db_url: str) -> Flask:
 def reset_app(app: Flask, db_url: str) -> None:
     app.config.clear()
     app.config.update(_APPS[db_url][1])
-    Path(app.config["GATEWAY_SIMULATOR_DB"]).unlink(missing_ok=True)
+    simulator = app.config["GATEWAY_SIMULATOR_DB"]
+    for suffix in ("", "-wal", "-shm"):
+        Path(simulator + suffix).unlink(missing_ok=True)
 
 
 @pytest.fixture
