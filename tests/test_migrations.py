@@ -66,3 +66,42 @@ def test_postgresql_connections_have_statement_and_lock_timeouts(postgresql_url)
         assert show("SHOW timezone").scalar() == "UTC"
     with app.app_context():
         db.engine.dispose()
+
+
+LEDGER_ROWS = (
+    "INSERT INTO ledger_accounts (id, code, kind, balance_fen, allow_negative, created_at)"
+    " VALUES (1, 'platform:bank', 'platform_bank', -500, TRUE, CURRENT_TIMESTAMP),"
+    " (2, 'platform:revenue', 'platform_revenue', 500, TRUE, CURRENT_TIMESTAMP)",
+    "INSERT INTO ledger_transactions (id, kind, idempotency_key, memo, created_at)"
+    " VALUES (1, 'adjustment', 'migration-test', '', CURRENT_TIMESTAMP)",
+    "INSERT INTO ledger_entries (id, transaction_id, account_id, amount_fen, created_at)"
+    " VALUES (1, 1, 1, -500, CURRENT_TIMESTAMP), (2, 1, 2, 500, CURRENT_TIMESTAMP)",
+)
+
+
+def test_new_ledger_kinds_migrate_over_existing_ledger_rows(empty_db_url):
+    """0009 widens the kind CHECKs; SQLite rebuilds referenced tables, which must keep every row."""
+    app = make_app(empty_db_url)
+    with app.app_context():
+        upgrade(revision="0008")
+        with db.engine.begin() as connection:
+            for sql in LEDGER_ROWS:
+                connection.exec_driver_sql(sql)
+        upgrade(revision="0009")
+        downgrade(revision="0008")
+        upgrade()
+        with db.engine.begin() as connection:
+            run = connection.exec_driver_sql
+            assert run("SELECT SUM(amount_fen), COUNT(*) FROM ledger_entries").one() == (0, 2)
+            run(
+                "INSERT INTO ledger_accounts"
+                " (id, code, kind, balance_fen, allow_negative, created_at)"
+                " VALUES (3, 'platform:rebates', 'platform_rebates', 0, TRUE, CURRENT_TIMESTAMP)"
+            )
+            if db.engine.dialect.name == "sqlite":
+                assert run("PRAGMA foreign_keys").scalar() == 1
+                assert run("PRAGMA foreign_key_check").fetchall() == []
+        with pytest.raises(Exception, match="append-only"), db.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE ledger_transactions SET memo = 'changed'")
+        assert drift() == []
+        db.engine.dispose()

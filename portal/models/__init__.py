@@ -51,6 +51,7 @@ from portal.models.recharge import (
     Recharge,
     SecurityEvent,
 )
+from portal.models.referral import RebateRule, ReferralRebate
 from portal.models.throttle import LoginThrottle
 from portal.models.unclaimed import (
     CLAIM_STATES,
@@ -105,6 +106,8 @@ __all__ = [
     "RateRow",
     "RateZone",
     "RateZoneArea",
+    "RebateRule",
+    "ReferralRebate",
     "Surcharge",
     "TrackingEvent",
     "UnclaimedParcel",

@@ -28,9 +28,19 @@ ACCOUNT_KINDS = (
     "platform_revenue",
     "platform_refunds",
     "platform_adjustments",
+    "platform_rebates",
 )
 CUSTOMER_ACCOUNT_KINDS = ("customer_balance", "customer_rebate")
-TRANSACTION_KINDS = ("recharge", "payment", "refund", "adjustment", "reversal")
+TRANSACTION_KINDS = (
+    "recharge",
+    "payment",
+    "refund",
+    "adjustment",
+    "reversal",
+    "rebate",
+    "rebate_reversal",
+    "withdrawal",
+)
 
 
 class LedgerAccount(Base):

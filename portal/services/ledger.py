@@ -25,6 +25,7 @@ PLATFORM_KINDS = (
     "platform_revenue",
     "platform_refunds",
     "platform_adjustments",
+    "platform_rebates",
 )
 
 
