@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portal.extensions import db
+from portal.models.ledger import TRANSACTION_KINDS
 from portal.models import Recharge, SecurityEvent, User
 from portal.services import adjustments, ledger, recharges, reconciliation
 from portal.services.ledger import Line
@@ -113,6 +114,9 @@ def test_a_day_of_mixed_activity_adds_up(app, finance, busy_day):
         "refund": (1, 1_500, 0),
         "adjustment": (2, 500, 200),
         "reversal": (0, 0, 0),
+        "rebate": (0, 0, 0),
+        "rebate_reversal": (0, 0, 0),
+        "withdrawal": (0, 0, 0),
     }
     assert page.find(attrs={"data-testid": "recharges-match"})
     assert not page.find(attrs={"data-testid": "recharges-mismatch"})
@@ -203,7 +207,7 @@ def test_the_day_as_csv(app, finance, busy_day):
     assert response.mimetype == "text/csv"
     assert f"reconciliation-{day}.csv" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert len(rows) == 1 + 3 * 3 + 5 * 2 + 1
+    assert len(rows) == 1 + 3 * 3 + len(TRANSACTION_KINDS) * 2 + 1
     amounts = [row[3] for row in rows[1:]]
     assert "100.00" in amounts and "40.00" in amounts and "15.00" in amounts
 

@@ -25,6 +25,7 @@ TITLES = {
     notifications.ORDER_REFUNDED: _l("Refund"),
     notifications.BALANCE_ADJUSTED: _l("Balance adjusted"),
     notifications.ORDER_PAID_STAFF: _l("Order paid, ready to ship"),
+    notifications.REBATE_EARNED: _l("Invite rebate"),
 }
 
 TEXTS: dict[str, Callable[[Mapping], str]] = {
@@ -102,6 +103,10 @@ TEXTS: dict[str, Callable[[Mapping], str]] = {
         customer_code=p["customer_code"],
         amount=p["amount"],
         order_no=p["order_no"],
+    ),
+    notifications.REBATE_EARNED: lambda p: _(
+        "Someone you invited paid an order: ¥%(amount)s rebate was added to your rebate balance.",
+        amount=p["amount"],
     ),
 }
 

@@ -21,6 +21,9 @@ KIND_LABELS = {
     "refund": _l("Refunds"),
     "adjustment": _l("Adjustments"),
     "reversal": _l("Corrections"),
+    "rebate": _l("Invite rebates"),
+    "rebate_reversal": _l("Rebates taken back"),
+    "withdrawal": _l("Rebate withdrawals"),
 }
 
 

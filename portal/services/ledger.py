@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import LedgerAccount, LedgerEntry, LedgerTransaction, User
+from portal.models import LedgerAccount, LedgerEntry, LedgerTransaction, ReferralRebate, User
 from portal.models.ledger import CUSTOMER_ACCOUNT_KINDS
 from portal.services.errors import DomainError
 
@@ -210,4 +210,23 @@ def invariant_problems() -> list[Problem]:
         select(LedgerTransaction.id).where(~LedgerTransaction.entries.any())
     ).all()
     problems += [Problem("transaction without entries", row) for row in empty]
+    return problems + _rebate_problems()
+
+
+def _rebate_problems() -> list[Problem]:
+    """The rebate rows must add up to what the ledger posted as rebates and their reversals."""
+    problems = []
+    for kind, column, sign in (
+        ("rebate", ReferralRebate.amount_fen, -1),
+        ("rebate_reversal", ReferralRebate.reversed_fen, 1),
+    ):
+        rows = db.session.scalar(select(func.coalesce(func.sum(column), 0)))
+        posted = sign * db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+            .where(LedgerTransaction.kind == kind, LedgerAccount.kind == "platform_rebates")
+        )
+        if rows != posted:
+            problems.append(Problem(f"{kind} rows differ from the ledger", (rows, posted)))
     return problems

@@ -20,6 +20,7 @@ RECHARGE_PAID = "recharge_paid"
 ORDER_REFUNDED = "order_refunded"
 BALANCE_ADJUSTED = "balance_adjusted"
 ORDER_PAID_STAFF = "order_paid_staff"
+REBATE_EARNED = "rebate_earned"
 KINDS = (
     ORDER_PLACED,
     ORDER_CANCELLED,
@@ -36,6 +37,7 @@ KINDS = (
     ORDER_REFUNDED,
     BALANCE_ADJUSTED,
     ORDER_PAID_STAFF,
+    REBATE_EARNED,
 )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.i18n import format_fen
 from portal.models import LedgerTransaction, Order, User, UserRole
-from portal.services import ledger, notifications
+from portal.services import ledger, notifications, rebates
 from portal.services.errors import DomainError
 from portal.services.ledger import IdempotencyConflict, InsufficientFunds, Line
 from portal.services.order_states import CUSTOMER, transition
@@ -43,7 +43,8 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
     `attempt_key` identifies one press of the pay button: a resubmitted form finds the payment
     it already made. Raises OrderNotFound (another customer's order), NotPayable, ShortOfMoney,
     TransitionRefused (paid or cancelled meanwhile) or IdempotencyConflict (the key paid another
-    order); then nothing was posted. Active warehouse and admin staff are told too.
+    order); then nothing was posted. Active warehouse and admin staff are told too, and the
+    customer's inviter earns the rebate the rule gives.
     """
     if order.customer_id != customer.id:
         raise OrderNotFound(_l("No such order."))
@@ -84,6 +85,7 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
         raise IdempotencyConflict(_l("This request was already used for something else."))
     transition(order, "paid", customer.id, CUSTOMER)
     order.paid_fen = amount
+    rebates.post_for_payment(customer, order)
     notifications.notify(
         customer.id, notifications.ORDER_PAID, f"/orders/{order.order_no}", order_no=order.order_no
     )

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from portal.extensions import db
 from portal.i18n import format_fen
 from portal.models import LedgerEntry, LedgerTransaction, Order, User
-from portal.services import audit, ledger, notifications
+from portal.services import audit, ledger, notifications, rebates
 from portal.services.errors import DomainError, ValidationFailed
 from portal.services.ledger import IdempotencyConflict, Line
 from portal.services.order_states import STAFF, TransitionRefused, transition
@@ -88,7 +88,8 @@ def _refunded_amount(posted: LedgerTransaction) -> int:
 def _post_refund(
     actor: User, order: Order, amount_fen: int, reason: str, key: str
 ) -> tuple[LedgerTransaction, bool]:
-    """Raise refunded_fen and credit the balance; returns the posting and whether it is new."""
+    """Raise refunded_fen, credit the balance and take back the inviter's share of the rebate;
+    returns the posting and whether it is new."""
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
         raise ValidationFailed(_l("Enter an amount above 0."), "amount")
     idempotency_key = f"refund:{key}"
@@ -140,6 +141,7 @@ def _post_refund(
     if posted.order_id != order.id:
         # The same key refunded another order a moment ago: the caller rolls back.
         raise IdempotencyConflict(_l("This request was already used for something else."))
+    rebates.reverse_for_refund(order, posted)
     notifications.notify(
         order.customer_id,
         notifications.ORDER_REFUNDED,

@@ -19,6 +19,9 @@ KIND_LABELS = {
     "refund": _l("Refund"),
     "adjustment": _l("Adjustment"),
     "reversal": _l("Correction"),
+    "rebate": _l("Invite rebate"),
+    "rebate_reversal": _l("Rebate taken back"),
+    "withdrawal": _l("Rebate withdrawal"),
 }
 
 
