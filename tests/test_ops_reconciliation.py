@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portal.extensions import db
-from portal.models.ledger import TRANSACTION_KINDS
 from portal.models import Recharge, SecurityEvent, User
+from portal.models.ledger import TRANSACTION_KINDS
 from portal.services import adjustments, ledger, recharges, reconciliation
 from portal.services.ledger import Line
 from portal.services.ops_dashboard import beijing_today
