@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.ops import bp as ops_bp
     from portal.orders import bp as orders_bp
     from portal.parcels import bp as parcels_bp
+    from portal.promo import bp as promo_bp
     from portal.quote import bp as quote_bp
     from portal.recharge import bp as recharge_bp
     from portal.wallet import bp as wallet_bp
@@ -110,4 +111,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(messages_bp, url_prefix="/messages")
     app.register_blueprint(wallet_bp, url_prefix="/wallet")
     app.register_blueprint(recharge_bp, url_prefix="/recharge")
+    app.register_blueprint(promo_bp, url_prefix="/promo")
     register_gateway_simulator(app)

@@ -72,5 +72,6 @@ def load_demo_data() -> None:
     demo_data.load_packing_services()
     demo_data.load_customer_things(customer)
     demo_data.load_payment_settings()
+    demo_data.load_rebate_rule()
     demo_data.load_opening_balance(customer)
     db.session.flush()

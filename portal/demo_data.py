@@ -15,6 +15,7 @@ from portal.models import (
     PackingService,
     Parcel,
     PaymentSettings,
+    RebateRule,
     User,
     utcnow,
 )
@@ -124,6 +125,13 @@ def load_payment_settings() -> None:
             **DEMO_BANK, wechat_qr_key=_demo_qr("WeChat"), alipay_qr_key=_demo_qr("Alipay")
         )
     )
+
+
+def load_rebate_rule() -> None:
+    """5 % invite rebates for a year after the invitee registers, withdrawn from ¥10."""
+    if db.session.scalar(select(RebateRule.id).limit(1)) is not None:
+        return
+    db.session.add(RebateRule(percent=5, duration_days=365, min_withdraw_fen=1000))
 
 
 def load_opening_balance(customer: User) -> None:

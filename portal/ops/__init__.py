@@ -46,6 +46,7 @@ from portal.ops import (  # noqa: E402, F401
     order_refund,
     packing,
     rate_cards,
+    rebate_rules,
     shipping,
     views,
 )

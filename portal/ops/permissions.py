@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ops.payment_qr": FINANCE,
     "ops.balance_adjust": FINANCE,
     "ops.reconciliation": FINANCE,
+    "ops.rebate_rules": FINANCE,
     # Refunds
     "ops.order_refund": FINANCE,
     "ops.order_cancel_refund": FINANCE,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import RebateRule, User
+from portal.models import LedgerAccount, RebateRule, ReferralRebate, User
 from portal.services import audit
 from portal.services.amounts import parse_yuan
 from portal.services.errors import ValidationFailed
@@ -112,3 +112,33 @@ def _described(rule: RebateRule) -> dict:
         "duration_days": rule.duration_days,
         "min_withdraw_fen": rule.min_withdraw_fen,
     }
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the rule screen shows besides the form: past rules and the programme's totals."""
+
+    history: list[RebateRule]
+    rebates: int
+    earned_fen: int
+    reversed_fen: int
+    outstanding_fen: int  # in customers' rebate balances, not yet withdrawn
+
+
+def overview(history: int = 10) -> Overview:
+    rules = list(
+        db.session.scalars(select(RebateRule).order_by(RebateRule.id.desc()).limit(history))
+    )
+    count, earned, reversed_ = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(ReferralRebate.amount_fen), 0),
+            func.coalesce(func.sum(ReferralRebate.reversed_fen), 0),
+        ).select_from(ReferralRebate)
+    ).one()
+    outstanding = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerAccount.balance_fen), 0)).where(
+            LedgerAccount.kind == "customer_rebate"
+        )
+    )
+    return Overview(rules, count, int(earned), int(reversed_), int(outstanding))
