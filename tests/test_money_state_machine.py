@@ -1,9 +1,11 @@
 """A Hypothesis state machine over the money acts (reliability guide): recharge, approve, reject,
-online credit (with a replay), pay, cancel, refund, cancel with a refund and manual adjustments,
-in any order. (Coupons, rebates and memberships do not exist yet.)
+online credit (with a replay), pay, cancel, refund, cancel with a refund, manual adjustments,
+and the inviter's rebates and their withdrawal, in any order. (Coupons and memberships do not
+exist yet.)
 
-After every step the ledger's invariants hold, the customer's balance is what a plain model of
-the rules says, and no order has more refunded than paid. Each example is a new customer.
+After every step the ledger's invariants hold, the customer's and their inviter's balances are
+what a plain model of the rules says, and no order has more refunded than paid. Each example is
+a new customer invited by a new inviter, under a 5 % rebate rule.
 """
 
 from hypothesis import HealthCheck, settings
@@ -19,17 +21,28 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import Order, Recharge, User
-from portal.services import adjustments, ledger, orders, payments, recharges, refunds
+from portal.services import adjustments, ledger, orders, payments, rebates, recharges, refunds
 from portal.services.errors import DomainError, ValidationFailed
 from portal.services.images import StoredImage
+from portal.services.rebate_rules import RuleInput, save_rule
 
 AMOUNTS = st.integers(min_value=1, max_value=200_000)
 RECEIPT = StoredImage("receipt", "receipt-thumb")
+PERCENT = 5
+MIN_WITHDRAW = 100
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up, in integers (the model's own arithmetic)."""
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def run_machine(app, make_customer, make_staff, insert_orders) -> None:
     clerk_id = make_staff("finance", "service").id
     counter = iter(range(1, 1_000_000))
+    with app.app_context():
+        save_rule(db.session.get(User, clerk_id), RuleInput(str(PERCENT), "", "1"))
+        db.session.commit()
 
     class Money(RuleBasedStateMachine):
         recharges_made = Bundle("recharges")
@@ -37,8 +50,12 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
 
         def __init__(self):
             super().__init__()
-            self.customer_id = make_customer().id
+            inviter = make_customer()
+            self.inviter_id = inviter.id
+            self.customer_id = make_customer(invite_code=inviter.invite_code).id
             self.balance = 0
+            self.inviter_rebate = 0
+            self.inviter_balance = 0
             self.recharge_status: dict[int, tuple[str, int]] = {}
             self.orders: dict[int, dict] = {}
             self.context = app.app_context()
@@ -53,6 +70,19 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
 
         def clerk(self) -> User:
             return db.session.get(User, clerk_id)
+
+        def inviter(self) -> User:
+            return db.session.get(User, self.inviter_id)
+
+        def take_back(self, model: dict) -> None:
+            """The inviter's share of the refunds, from the rebate balance, then the balance."""
+            target = half_up(model["rebate"] * model["refunded"], model["paid"])
+            wanted = target - model["reversed"]
+            from_rebate = min(wanted, self.inviter_rebate)
+            from_balance = min(wanted - from_rebate, self.inviter_balance)
+            self.inviter_rebate -= from_rebate
+            self.inviter_balance -= from_balance
+            model["reversed"] += from_rebate + from_balance
 
         @rule(
             target=recharges_made, amount=AMOUNTS, method=st.sampled_from(["bank_transfer", "qr"])
@@ -134,7 +164,9 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
                 return
             assert model["status"] == "awaiting_payment" and self.balance >= model["bill"]
             self.balance -= model["bill"]
-            model.update(status="paid", paid=model["bill"], refunded=0)
+            rebate = half_up(model["bill"] * PERCENT, 100)
+            model.update(status="paid", paid=model["bill"], refunded=0, rebate=rebate, reversed=0)
+            self.inviter_rebate += rebate
 
         @rule(order_id=orders_made)
         def customer_cancels(self, order_id):
@@ -163,6 +195,7 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
             assert model["paid"] and model["refunded"] + amount <= model["paid"]
             model["refunded"] += amount
             self.balance += amount
+            self.take_back(model)
 
         @rule(order_id=orders_made)
         def cancel_with_refund(self, order_id):
@@ -178,6 +211,22 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
             assert model["status"] == "paid"
             self.balance += model["paid"] - model["refunded"]
             model.update(status="cancelled", refunded=model["paid"])
+            self.take_back(model)
+
+        @rule(amount=st.integers(min_value=1, max_value=20_000), replays=st.integers(1, 2))
+        def withdraw(self, amount, replays):
+            key = f"w{next(counter)}"
+            try:
+                for _ in range(replays):
+                    rebates.withdraw(self.inviter(), amount, key)
+                    db.session.commit()
+            except DomainError:
+                db.session.rollback()
+                assert amount < MIN_WITHDRAW or amount > self.inviter_rebate
+                return
+            assert MIN_WITHDRAW <= amount <= self.inviter_rebate
+            self.inviter_rebate -= amount
+            self.inviter_balance += amount
 
         @rule(amount=AMOUNTS, credit=st.booleans())
         def adjust(self, amount, credit):
@@ -203,6 +252,8 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
         @invariant()
         def money_adds_up(self):
             assert ledger.balance_fen(self.customer()) == self.balance
+            assert rebates.rebate_balance_fen(self.inviter()) == self.inviter_rebate
+            assert ledger.balance_fen(self.inviter()) == self.inviter_balance
             for order_id, model in self.orders.items():
                 order = db.session.get(Order, order_id)
                 db.session.refresh(order)
