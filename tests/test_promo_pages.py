@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import AuditEntry, LedgerTransaction, RebateRule, User
-from portal.services import rebates
+from portal.services import promotion, rebates
 from portal.services.promotion import mask_login
+from tests.conftest import run_together
 from tests.helpers import BAD_AMOUNTS, HTMX, field_error, login, post, soup
 from tests.test_rebates import REBATE, invited, pay, rule  # noqa: F401
 
@@ -224,3 +225,21 @@ def test_warehouse_staff_may_not_change_the_rule(app, make_staff):
     assert client.get("/ops/rebates").status_code == 403
     data = {"percent": "50", "duration_days": "", "min_withdraw": "1"}
     assert post(client, "/ops/rebates", data).status_code == 403
+
+
+def test_two_customers_entering_each_others_code_at_once_make_no_cycle(app, make_customer):
+    """PostgreSQL locks both user rows; SQLite's write transactions (BEGIN IMMEDIATE) queue."""
+    first, second = make_customer(), make_customer()
+    pairs = [(first, second), (second, first)]
+
+    def enter(i: int):
+        customer, inviter = pairs[i]
+        promotion.bind_inviter(db.session.get(User, customer.id), inviter.invite_code)
+        db.session.commit()
+        return "bound"
+
+    results = run_together(app, 2, enter)
+    assert results.count("bound") == 1, [repr(r) for r in results]
+    with app.app_context():
+        inviters = {db.session.get(User, a.id).referred_by_id for a in (first, second)}
+        assert None in inviters
