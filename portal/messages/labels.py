@@ -3,6 +3,7 @@ parameters, never text)."""
 
 from collections.abc import Callable, Mapping
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -26,7 +27,16 @@ TITLES = {
     notifications.BALANCE_ADJUSTED: _l("Balance adjusted"),
     notifications.ORDER_PAID_STAFF: _l("Order paid, ready to ship"),
     notifications.REBATE_EARNED: _l("Invite rebate"),
+    notifications.COUPON_ISSUED: _l("New coupon"),
+    notifications.MEMBERSHIP_EXPIRING: _l("Membership ending soon"),
 }
+
+
+def _name(params: Mapping) -> str:
+    """A name stored in both languages (a coupon's, a tier's), in the reader's."""
+    chinese = str(get_locale()).startswith("zh")
+    return params["name_zh"] if chinese else params["name_en"]
+
 
 TEXTS: dict[str, Callable[[Mapping], str]] = {
     notifications.ORDER_PLACED: lambda p: _(
@@ -107,6 +117,14 @@ TEXTS: dict[str, Callable[[Mapping], str]] = {
     notifications.REBATE_EARNED: lambda p: _(
         "Someone you invited paid an order: ¥%(amount)s rebate was added to your rebate balance.",
         amount=p["amount"],
+    ),
+    notifications.COUPON_ISSUED: lambda p: _(
+        "You have a new coupon: %(name)s. It is in your coupons.", name=_name(p)
+    ),
+    notifications.MEMBERSHIP_EXPIRING: lambda p: _(
+        "Your %(name)s membership ends on %(day)s. Renew it to keep the discount.",
+        name=_name(p),
+        day=p["day"],
     ),
 }
 

@@ -3,6 +3,7 @@
 from portal.models.address import Address
 from portal.models.audit import AuditEntry
 from portal.models.base import Base, utcnow
+from portal.models.coupon import COUPON_KINDS, COUPON_SOURCES, Coupon, CouponTemplate
 from portal.models.declaration import DeclarationTemplate
 from portal.models.ledger import (
     ACCOUNT_KINDS,
@@ -11,6 +12,7 @@ from portal.models.ledger import (
     LedgerEntry,
     LedgerTransaction,
 )
+from portal.models.membership import Membership, MembershipTier
 from portal.models.notification import Notification
 from portal.models.order import (
     CHARGE_STAGES,
@@ -85,10 +87,16 @@ __all__ = [
     "Address",
     "Base",
     "Channel",
+    "COUPON_KINDS",
+    "COUPON_SOURCES",
+    "Coupon",
+    "CouponTemplate",
     "ChannelZone",
     "DeclarationTemplate",
     "DutyRule",
     "LoginThrottle",
+    "Membership",
+    "MembershipTier",
     "Notification",
     "Order",
     "OrderBox",

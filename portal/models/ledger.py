@@ -40,6 +40,7 @@ TRANSACTION_KINDS = (
     "rebate",
     "rebate_reversal",
     "withdrawal",
+    "membership",
 )
 
 

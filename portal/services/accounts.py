@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import STAFF_ROLES, User, UserRole, utcnow
-from portal.services import throttle
+from portal.services import coupons, throttle
 from portal.services.codes import ALPHABET, new_customer_code, new_invite_code, normalise_code
 from portal.services.errors import LoginRefused, ValidationFailed
 from portal.services.identifiers import LoginIdentifier, parse_identifier
@@ -86,6 +86,7 @@ def register_customer(
         locale=locale,
     )
     _insert_with_unique_codes(user, ident)
+    coupons.welcome(user)
     return user
 
 

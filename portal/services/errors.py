@@ -14,6 +14,14 @@ class ValidationFailed(DomainError):
     """An input is not acceptable (wrong format, taken, unknown code)."""
 
 
+class ShortOfMoney(DomainError):
+    """The balance does not cover a payment; `shortfall_fen` says by how much."""
+
+    def __init__(self, message, shortfall_fen: int):
+        super().__init__(message)
+        self.shortfall_fen = shortfall_fen
+
+
 class LoginRefused(DomainError):
     """Wrong credentials, or too many attempts; never says which account exists."""
 

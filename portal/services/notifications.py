@@ -21,6 +21,8 @@ ORDER_REFUNDED = "order_refunded"
 BALANCE_ADJUSTED = "balance_adjusted"
 ORDER_PAID_STAFF = "order_paid_staff"
 REBATE_EARNED = "rebate_earned"
+COUPON_ISSUED = "coupon_issued"
+MEMBERSHIP_EXPIRING = "membership_expiring"
 KINDS = (
     ORDER_PLACED,
     ORDER_CANCELLED,
@@ -38,6 +40,8 @@ KINDS = (
     BALANCE_ADJUSTED,
     ORDER_PAID_STAFF,
     REBATE_EARNED,
+    COUPON_ISSUED,
+    MEMBERSHIP_EXPIRING,
 )
 
 

@@ -3,13 +3,21 @@ for the parcels' known or estimated weight, plus the packing services chosen."""
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Address, PackingService, Parcel
 from portal.services.pricing import quote, quote_all
-from portal.services.pricing_types import ChannelRates, Destination, Piece, Quote, QuoteRequest
+from portal.services.pricing_types import (
+    ChannelRates,
+    Coupon,
+    Destination,
+    Piece,
+    Quote,
+    QuoteRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,8 @@ class Shipment:
     categories: frozenset[str]
     declared_value_fen: int = 0
     insure: bool = False
+    member_percent: Decimal = Decimal(0)
+    coupon: Coupon | None = None
 
     def request(self, on: date) -> QuoteRequest:
         return QuoteRequest(
@@ -30,6 +40,8 @@ class Shipment:
             categories=self.categories,
             declared_value_fen=self.declared_value_fen,
             insure=self.insure,
+            member_percent=self.member_percent,
+            coupon=self.coupon,
         )
 
 

@@ -1,6 +1,6 @@
 """Placing and cancelling consolidation orders, and reading a customer's orders."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.extensions import db
 from portal.models import (
     Address,
+    Coupon,
     Order,
     OrderChargeLine,
     OrderDeclarationLine,
@@ -23,7 +24,7 @@ from portal.models import (
     utcnow,
 )
 from portal.models.base import is_id
-from portal.services import audit, notifications, rate_cards
+from portal.services import audit, coupons, memberships, notifications, order_discounts, rate_cards
 from portal.services.codes import random_code
 from portal.services.declarations import DeclarationInput, check_line
 from portal.services.errors import DomainError, ValidationFailed
@@ -64,6 +65,8 @@ class OrderRequest:
     insure: bool = False
     service_codes: tuple[str, ...] = ()
     note: str = ""
+    # The coupon chosen at the review step (None: none).
+    coupon_id: int | None = None
 
 
 # ---- reading -----------------------------------------------------------------------------------
@@ -162,7 +165,10 @@ def goods_categories(
     return frozenset({p.category for p in parcels} | {d.category for d in declarations})
 
 
-def _priced(req: OrderRequest, address: Address, parcels: list[Parcel], on: date) -> Quote:
+def _priced(
+    customer: User, req: OrderRequest, address: Address, parcels: list[Parcel], on: date
+) -> tuple[Quote, Coupon | None]:
+    """The chosen channel's quote with the membership running now and the chosen coupon."""
     channel = next(
         (c for c in rate_cards.channels_in_force(on) if c.code == req.channel_code), None
     )
@@ -174,11 +180,22 @@ def _priced(req: OrderRequest, address: Address, parcels: list[Parcel], on: date
         categories=goods_categories(parcels, req.declarations),
         declared_value_fen=sum(d.total_fen for d in req.declarations),
         insure=req.insure,
+        member_percent=memberships.member_percent(customer.id),
     )
     offer = channel_quote(channel, shipment, on)
     if not offer.available:
         raise ValidationFailed(_l("This channel cannot carry the shipment."), "channel")
-    return offer
+    if not req.coupon_id:
+        return offer, None
+    use = coupons.Use(
+        customer_id=customer.id,
+        channel_code=channel.code,
+        country=address.country,
+        eligible_fen=order_discounts.eligible_fen(offer),
+    )
+    coupon = coupons.checked(customer, req.coupon_id, use)
+    with_coupon = replace(shipment, coupon=coupons.as_priced(coupon))
+    return channel_quote(channel, with_coupon, on), coupon
 
 
 def new_order_no(on: date) -> str:
@@ -195,6 +212,7 @@ class CheckedOrder:
     offer: Quote
     services: list[PackingService]
     declared_total_fen: int
+    coupon: Coupon | None = None
 
     @property
     def estimate_fen(self) -> int:
@@ -222,8 +240,8 @@ def check_order(customer: User, req: OrderRequest) -> CheckedOrder:
         )
     declared_total = _check_declarations(req.declarations)
     services = _services(req.service_codes)
-    offer = _priced(req, address, parcels, rate_cards.business_today())
-    return CheckedOrder(parcels, address, offer, services, declared_total)
+    offer, coupon = _priced(customer, req, address, parcels, rate_cards.business_today())
+    return CheckedOrder(parcels, address, offer, services, declared_total, coupon)
 
 
 def place_order(customer: User, req: OrderRequest) -> Order:
@@ -237,6 +255,8 @@ def place_order(customer: User, req: OrderRequest) -> Order:
     if order.id is None:  # a concurrent resubmission with the same token won the insert
         return submitted_order(customer, req.submit_token)
     _bind_parcels(customer, order, checked.parcels)
+    if checked.coupon is not None:
+        coupons.hold(checked.coupon, order)
     _add_details(order, req, checked.offer, checked.services)
     db.session.add(OrderEvent(order_id=order.id, actor_id=customer.id, to_status=order.status))
     notifications.notify(
@@ -394,6 +414,7 @@ def cancel_order(actor: User, order: Order, reason: str = "", by_staff: bool = F
     before = order.status
     transition(order, "cancelled", actor.id, STAFF if by_staff else CUSTOMER, reason)
     release_parcels(order, actor.id)
+    coupons.release(order)
     if by_staff:
         audit.record(
             actor,

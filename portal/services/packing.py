@@ -22,7 +22,7 @@ from portal.models import (
     utcnow,
 )
 from portal.quote.labels import REASON_TEXTS
-from portal.services import audit, images, notifications, rate_cards
+from portal.services import audit, images, notifications, order_discounts, rate_cards
 from portal.services.errors import DomainError, ValidationFailed
 from portal.services.images import StoredImage
 from portal.services.order_states import STAFF, transition
@@ -302,6 +302,8 @@ def _write(
     order.bill_chargeable_g = offer.chargeable_g
     order.packed_at = utcnow()
     db.session.flush()
+    db.session.expire(order, ["charge_lines"])
+    order_discounts.discount_at_packing(order)
     notifications.notify(
         order.customer_id,
         notifications.ORDER_PACKED,

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.i18n import format_fen
 from portal.models import LedgerTransaction, Order, User, UserRole
-from portal.services import ledger, notifications, rebates
-from portal.services.errors import DomainError
+from portal.services import coupons, ledger, memberships, notifications, order_discounts, rebates
+from portal.services.errors import DomainError, ShortOfMoney
 from portal.services.ledger import IdempotencyConflict, InsufficientFunds, Line
 from portal.services.order_states import CUSTOMER, transition
 from portal.services.orders import OrderNotFound
@@ -22,14 +22,6 @@ class NotPayable(DomainError):
     """The order is not waiting for payment (already paid, cancelled, not yet packed)."""
 
 
-class ShortOfMoney(DomainError):
-    """The balance does not cover the bill; `shortfall_fen` says by how much."""
-
-    def __init__(self, message, shortfall_fen: int):
-        super().__init__(message)
-        self.shortfall_fen = shortfall_fen
-
-
 @dataclass(frozen=True)
 class Paid:
     order: Order
@@ -37,13 +29,26 @@ class Paid:
     balance_fen: int
 
 
-def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
+class AmountChanged(DomainError):
+    """The bill differs from the amount the pay form showed (a discount came or went)."""
+
+
+def pay_order(
+    customer: User,
+    order: Order,
+    attempt_key: str,
+    coupon_id: int | None = None,
+    shown_fen: int | None = None,
+) -> Paid:
     """Debit the bill from the customer's balance and move the order to 已支付, in one transaction.
 
     `attempt_key` identifies one press of the pay button: a resubmitted form finds the payment
-    it already made. Raises OrderNotFound (another customer's order), NotPayable, ShortOfMoney,
+    it already made. The discounts are decided here: the membership running now and the coupon
+    chosen (`coupon_id`; None keeps the one the order holds, 0 pays without one). When
+    `shown_fen` is given and the bill now differs from it, AmountChanged is raised. Raises
+    OrderNotFound (another customer's order), NotPayable, CouponRefused, ShortOfMoney,
     TransitionRefused (paid or cancelled meanwhile) or IdempotencyConflict (the key paid another
-    order); then nothing was posted. Active warehouse and admin staff are told too, and the
+    order); then nothing was written. Active warehouse and admin staff are told too, and the
     customer's inviter earns the rebate the rule gives.
     """
     if order.customer_id != customer.id:
@@ -54,10 +59,57 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
         if posted_before.order_id != order.id:
             # Else an attempt that paid one order would "pay" another of the same amount.
             raise IdempotencyConflict(_l("This request was already used for something else."))
-        return Paid(order, order.bill_fen or 0, ledger.balance_fen(customer))
+        return Paid(order, order.paid_fen or 0, ledger.balance_fen(customer))
     if order.status != "awaiting_payment" or order.bill_fen is None:
         raise NotPayable(_l("This order is not waiting for payment."))
+    coupon = _decide_discounts(customer, order, coupon_id)
+    if shown_fen is not None and shown_fen != order.bill_fen:
+        raise AmountChanged(
+            _l(
+                "The amount to pay is now ¥%(amount)s; check it and press pay again.",
+                amount=format_fen(order.bill_fen),
+            )
+        )
     amount = order.bill_fen
+    if coupon is not None:
+        coupons.use(
+            coupon,
+            order,
+            -sum(line.amount_fen for line in order.charges("bill") if line.code == "COUPON"),
+        )
+    if amount > 0:
+        _debit(customer, order, key, amount)
+    transition(order, "paid", customer.id, CUSTOMER)
+    order.paid_fen = amount
+    rebates.post_for_payment(customer, order)
+    notifications.notify(
+        customer.id, notifications.ORDER_PAID, f"/orders/{order.order_no}", order_no=order.order_no
+    )
+    _tell_staff(order, customer)
+    return Paid(order, amount, ledger.balance_fen(customer))
+
+
+def _decide_discounts(customer: User, order: Order, coupon_id: int | None):
+    """Write the bill's discount lines as they stand now; returns the coupon applied, if any."""
+    percent = memberships.member_percent(customer.id)
+    use = order_discounts.bill_use(order, percent)
+    held = coupons.held_by(order)
+    if coupon_id is None:
+        chosen = held if held is not None and coupons.refusal(held, use) is None else None
+    elif coupon_id == 0:
+        chosen = None
+    else:
+        chosen = coupons.checked(customer, coupon_id, use)
+    if held is not None and held is not chosen:
+        coupons.release(order)
+    bill = order_discounts.payable(order, chosen, percent)
+    if bill.coupon is not None and held is not bill.coupon:
+        coupons.hold(bill.coupon, order)
+    order_discounts.write_bill_discounts(order, bill)
+    return bill.coupon
+
+
+def _debit(customer: User, order: Order, key: str, amount: int) -> None:
     try:
         posted = ledger.post(
             "payment",
@@ -83,14 +135,6 @@ def pay_order(customer: User, order: Order, attempt_key: str) -> Paid:
     if posted.order_id != order.id:
         # The same key paid another order a moment ago (a race the look-up above missed).
         raise IdempotencyConflict(_l("This request was already used for something else."))
-    transition(order, "paid", customer.id, CUSTOMER)
-    order.paid_fen = amount
-    rebates.post_for_payment(customer, order)
-    notifications.notify(
-        customer.id, notifications.ORDER_PAID, f"/orders/{order.order_no}", order_no=order.order_no
-    )
-    _tell_staff(order, customer)
-    return Paid(order, amount, ledger.balance_fen(customer))
 
 
 def _payment_of(order: Order) -> int | None:

@@ -14,6 +14,7 @@ from portal.services.pricing_areas import best_score
 from portal.services.pricing_types import (
     Band,
     ChannelRates,
+    Coupon,
     LineCode,
     Notice,
     PieceWeight,
@@ -107,6 +108,43 @@ def band_price(band: Band, weight_g: int) -> tuple[int, int]:
     """The price of a band at weight W and the number of further units charged."""
     units = ceil_div(weight_g - band.first_g, band.unit_g) if weight_g > band.first_g else 0
     return band.parcel_fee_fen + band.first_price_fen + units * band.unit_price_fen, units
+
+
+def discount_lines(
+    base_fen: int, member_percent: Decimal, coupon: Coupon | None
+) -> tuple[list[QuoteLine], list[Notice]]:
+    """The member discount (a percent of the base freight) and then the coupon, which applies
+    to the base less the member discount: the lines and the notices that explain them.
+
+    The quote computes them this way, and so does the bill at payment, from its base line."""
+    if not Decimal(0) <= member_percent <= HUNDRED:
+        raise ValueError("member percent must be between 0 and 100")
+    lines, notices = [], []
+    member = percent_of(member_percent, base_fen)
+    if member:
+        lines.append(QuoteLine(LineCode.MEMBER_DISCOUNT, -member, (("percent", member_percent),)))
+    if coupon is None:
+        return lines, notices
+    eligible = base_fen - member
+    if eligible < coupon.threshold_fen or eligible <= 0:
+        facts = (
+            ("coupon", coupon.code),
+            ("threshold_fen", coupon.threshold_fen),
+            ("eligible_fen", eligible),
+        )
+        notices.append(Notice(WarningCode.COUPON_BELOW_THRESHOLD, facts))
+        return lines, notices
+    if coupon.kind == "fixed":
+        amount = min(coupon.value_fen, eligible)
+    else:
+        amount = percent_of(coupon.percent, eligible)
+        if coupon.cap_fen is not None and amount > coupon.cap_fen:
+            amount = coupon.cap_fen
+            facts = (("coupon", coupon.code), ("cap_fen", coupon.cap_fen))
+            notices.append(Notice(WarningCode.COUPON_CAPPED, facts))
+        amount = min(amount, eligible)
+    lines.append(QuoteLine(LineCode.COUPON, -amount, (("code", coupon.code),)))
+    return lines, notices
 
 
 @dataclass
@@ -271,34 +309,8 @@ class _Pricing:
         return [QuoteLine(LineCode.FUEL, amount, (("percent", percent), ("basis_fen", fueled)))]
 
     def _discounts(self, base_fen: int) -> list[QuoteLine]:
-        lines = []
-        member_pct = self.request.member_percent
-        if not Decimal(0) <= member_pct <= HUNDRED:
-            raise ValueError("member percent must be between 0 and 100")
-        member = percent_of(member_pct, base_fen)
-        if member:
-            lines.append(QuoteLine(LineCode.MEMBER_DISCOUNT, -member, (("percent", member_pct),)))
-        coupon = self.request.coupon
-        if coupon is None:
-            return lines
-        eligible = base_fen - member
-        if eligible < coupon.threshold_fen or eligible <= 0:
-            self._notice(
-                WarningCode.COUPON_BELOW_THRESHOLD,
-                coupon=coupon.code,
-                threshold_fen=coupon.threshold_fen,
-                eligible_fen=eligible,
-            )
-            return lines
-        if coupon.kind == "fixed":
-            amount = min(coupon.value_fen, eligible)
-        else:
-            amount = percent_of(coupon.percent, eligible)
-            if coupon.cap_fen is not None and amount > coupon.cap_fen:
-                amount = coupon.cap_fen
-                self._notice(WarningCode.COUPON_CAPPED, coupon=coupon.code, cap_fen=coupon.cap_fen)
-            amount = min(amount, eligible)
-        lines.append(QuoteLine(LineCode.COUPON, -amount, (("code", coupon.code),)))
+        lines, notices = discount_lines(base_fen, self.request.member_percent, self.request.coupon)
+        self.notices += notices
         return lines
 
     def _insurance(self) -> list[QuoteLine]:
