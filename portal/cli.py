@@ -12,7 +12,7 @@ from portal.models import STAFF_ROLES, RateCard, User, Warehouse
 from portal.payments_cli import register as register_payments_cli
 from portal.quote.cli import register as register_quote_cli
 from portal.rates_cli import register as register_rates_cli
-from portal.services import accounts
+from portal.services import accounts, memberships
 from portal.services.errors import DomainError
 from portal.services.rate_sheets import import_rate_card
 
@@ -53,6 +53,14 @@ def register_cli(app: Flask) -> None:
         click.echo(f"  customer: {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
         click.echo(f"  staff:    {DEMO_STAFF[0]} / {DEMO_STAFF[1]}")
 
+    @app.cli.command("memberships-daily")
+    def memberships_daily() -> None:
+        """Issue the monthly member coupons due and the reminders before memberships end (run
+        it daily, from cron or a systemd timer; running it twice gives nothing twice)."""
+        issued, reminded = memberships.run_daily()
+        db.session.commit()
+        click.echo(f"coupons issued: {issued}, reminders sent: {reminded}")
+
     register_rates_cli(app)
     register_quote_cli(app)
     register_payments_cli(app)
@@ -63,6 +71,7 @@ def load_demo_data() -> None:
     card and packing services; running it twice changes nothing."""
     if db.session.scalar(select(Warehouse).where(Warehouse.name == DEMO_WAREHOUSE["name"])) is None:
         db.session.add(Warehouse(**DEMO_WAREHOUSE))
+    demo_data.load_coupons_and_tiers()
     customer = db.session.scalar(select(User).where(User.phone == "+86" + DEMO_CUSTOMER[0]))
     if customer is None:
         customer = accounts.register_customer(*DEMO_CUSTOMER, locale="zh_CN")

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import (
     Address,
+    CouponTemplate,
     DeclarationTemplate,
+    MembershipTier,
     PackingService,
     Parcel,
     PaymentSettings,
@@ -132,6 +134,76 @@ def load_rebate_rule() -> None:
     if db.session.scalar(select(RebateRule.id).limit(1)) is not None:
         return
     db.session.add(RebateRule(percent=5, duration_days=365, min_withdraw_fen=1000))
+
+
+DEMO_COUPONS = (
+    dict(
+        name_zh="新人券 满50减10",
+        name_en="Welcome: ¥10 off ¥50",
+        kind="fixed",
+        value_fen=1000,
+        threshold_fen=5000,
+        valid_days=30,
+        for_new_customers=True,
+    ),
+    dict(
+        name_zh="运费9折券 最高减30",
+        name_en="10% off freight, up to ¥30",
+        kind="percent",
+        percent=10,
+        cap_fen=3000,
+        valid_days=30,
+        claimable=True,
+    ),
+    dict(
+        name_zh="兑换码 满100减20",
+        name_en="Code: ¥20 off ¥100",
+        kind="fixed",
+        value_fen=2000,
+        threshold_fen=10000,
+        valid_days=60,
+        redeem_code="JIYUN2026",
+        total_limit=1000,
+    ),
+    dict(
+        name_zh="会员月券 减5元",
+        name_en="Member monthly ¥5 off",
+        kind="fixed",
+        value_fen=500,
+        valid_days=30,
+    ),
+)
+
+
+def load_coupons_and_tiers() -> None:
+    """Demo coupons (a welcome one, a claimable one, a code) and two membership tiers."""
+    if db.session.scalar(select(CouponTemplate.id).limit(1)) is not None:
+        return
+    templates = [CouponTemplate(**fields) for fields in DEMO_COUPONS]
+    db.session.add_all(templates)
+    db.session.flush()
+    db.session.add_all(
+        [
+            MembershipTier(
+                name_zh="白银会员",
+                name_en="Silver",
+                price_fen=9900,
+                duration_days=90,
+                discount_percent=5,
+                sort=1,
+            ),
+            MembershipTier(
+                name_zh="黄金会员",
+                name_en="Gold",
+                price_fen=19900,
+                duration_days=365,
+                discount_percent=10,
+                sort=2,
+                coupon_template_id=templates[-1].id,
+                monthly_coupons=2,
+            ),
+        ]
+    )
 
 
 def load_opening_balance(customer: User) -> None:

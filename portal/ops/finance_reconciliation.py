@@ -24,6 +24,7 @@ KIND_LABELS = {
     "rebate": _l("Invite rebates"),
     "rebate_reversal": _l("Rebates taken back"),
     "withdrawal": _l("Rebate withdrawals"),
+    "membership": _l("Memberships sold"),
 }
 
 

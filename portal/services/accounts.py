@@ -72,7 +72,16 @@ def _insert_with_unique_codes(user: User, ident: LoginIdentifier) -> None:
 def register_customer(
     identifier: str, password: str, invite_code: str = "", locale: str | None = None
 ) -> User:
-    """Create a customer account; raises ValidationFailed for a bad or taken field."""
+    """Create a customer account with its welcome coupons; raises ValidationFailed for a bad
+    or taken field."""
+    user = _create_account(identifier, password, invite_code, locale)
+    coupons.welcome(user)
+    return user
+
+
+def _create_account(
+    identifier: str, password: str, invite_code: str = "", locale: str | None = None
+) -> User:
     ident = parse_identifier(identifier)
     check_password_policy(password)
     referrer = find_referrer(invite_code) if invite_code and invite_code.strip() else None
@@ -86,7 +95,6 @@ def register_customer(
         locale=locale,
     )
     _insert_with_unique_codes(user, ident)
-    coupons.welcome(user)
     return user
 
 
@@ -168,7 +176,7 @@ def create_staff(identifier: str, password: str, roles: list[str]) -> User:
     ident = parse_identifier(identifier)
     user = find_user(ident)
     if user is None:
-        user = register_customer(identifier, password)
+        user = _create_account(identifier, password)
     for role in sorted(set(roles) - user.role_names):
         user.roles.append(UserRole(role=role))
     db.session.flush()

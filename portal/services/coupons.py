@@ -339,7 +339,9 @@ def use(coupon: Coupon, order: Order, amount_fen: int) -> None:
             Coupon.used_order_id.is_(None),
             or_(Coupon.holding_order_id.is_(None), Coupon.holding_order_id == order.id),
         )
-        .values(used_order_id=order.id, used_at=utcnow(), used_fen=amount_fen)
+        .values(
+            used_order_id=order.id, used_at=utcnow(), used_fen=amount_fen, holding_order_id=None
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

@@ -22,6 +22,7 @@ KIND_LABELS = {
     "rebate": _l("Invite rebate"),
     "rebate_reversal": _l("Rebate taken back"),
     "withdrawal": _l("Rebate withdrawal"),
+    "membership": _l("Membership"),
 }
 
 
