@@ -5,7 +5,8 @@ without JavaScript); only placing the order is a POST. The service re-checks eve
 """
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from flask import flash, request, url_for
 from flask_babel import gettext as _
@@ -19,7 +20,8 @@ from portal.orders import bp
 from portal.orders.wizard_forms import STEPS, WizardForm
 from portal.quote import labels
 from portal.quote.offers import serving
-from portal.services import addresses, declarations, orders, rate_cards
+from portal.services import addresses, coupons, declarations, order_discounts, orders, rate_cards
+from portal.services.coupons import CouponRefused
 from portal.services.errors import DomainError
 from portal.services.order_estimate import (
     Shipment,
@@ -29,7 +31,7 @@ from portal.services.order_estimate import (
     known_weight_g,
     measured_weight_g,
 )
-from portal.services.pricing_types import Quote
+from portal.services.pricing_types import LineCode, Quote
 
 # Which wizard step shows a service error about a field.
 FIELD_STEPS = {
@@ -53,6 +55,7 @@ class Draft:
     services: list[PackingService]
     quotes: list[Quote] = field(default_factory=list)
     checked: orders.CheckedOrder | None = None
+    coupon_choices: list[order_discounts.Choice] = field(default_factory=list)
 
     @property
     def chosen(self) -> list[Parcel]:
@@ -162,12 +165,39 @@ def _check_options(draft: Draft) -> bool:
 
 
 def _check_review(draft: Draft) -> bool:
+    form = draft.form
     try:
-        draft.checked = orders.check_order(current_user, draft.form.to_request())
+        plain = orders.check_order(current_user, replace(form.to_request(), coupon_id=None))
+        draft.coupon_choices = _coupon_choices(plain)
+        if not form.coupon.data:
+            best = order_discounts.best(draft.coupon_choices)
+            form.coupon.data = str(best.id) if best else "none"
+        draft.checked = plain
+        if form.coupon_id() is not None:
+            draft.checked = orders.check_order(current_user, form.to_request())
+    except CouponRefused as err:
+        form.coupon.data = "none"
+        form.step_error("review", err.message)
+        return False
     except DomainError as err:
-        draft.form.step_error(FIELD_STEPS.get(err.field, "review"), err.message)
+        form.step_error(FIELD_STEPS.get(err.field, "review"), err.message)
         return False
     return True
+
+
+def _coupon_choices(checked: orders.CheckedOrder) -> list[order_discounts.Choice]:
+    """The customer's coupons for this order, priced against its estimate."""
+    offer = checked.offer
+    member = offer.line(LineCode.MEMBER_DISCOUNT)
+    percent = member.fact("percent") if member else Decimal(0)
+    base = offer.line(LineCode.BASE).amount_fen
+    use = coupons.Use(
+        customer_id=current_user.id,
+        channel_code=offer.channel.code,
+        country=checked.address.country,
+        eligible_fen=order_discounts.eligible_fen(offer),
+    )
+    return order_discounts.choices(current_user, use, base, percent)
 
 
 CHECKS = {

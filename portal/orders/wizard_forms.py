@@ -92,6 +92,8 @@ class WizardForm(Form):
     )
     # Carried from the quote page: the destination the customer priced.
     country = HiddenField()
+    # The coupon chosen at review: an id, "none", or empty (not chosen yet: the best is offered).
+    coupon = HiddenField(filters=[strip])
 
     def __init__(self, formdata, **kwargs):
         super().__init__(formdata, **kwargs)
@@ -137,4 +139,9 @@ class WizardForm(Form):
             insure=self.insure.data,
             service_codes=tuple(self.service_codes),
             note=self.note.data or "",
+            coupon_id=self.coupon_id(),
         )
+
+    def coupon_id(self) -> int | None:
+        value = self.coupon.data or ""
+        return int(value) if value.isdigit() and len(value) < 10 else None
