@@ -1,7 +1,7 @@
 """A Hypothesis state machine over the money acts (reliability guide): recharge, approve, reject,
-online credit (with a replay), pay, cancel, refund, cancel with a refund, manual adjustments,
-and the inviter's rebates and their withdrawal, in any order. (Coupons and memberships do not
-exist yet.)
+online credit (with a replay), pay (with or without a coupon), cancel, refund, cancel with a
+refund, manual adjustments, buying a membership (with a replay), and the inviter's rebates and
+their withdrawal, in any order.
 
 After every step the ledger's invariants hold, the customer's and their inviter's balances are
 what a plain model of the rules says, and no order has more refunded than paid. Each example is
@@ -20,8 +20,26 @@ from hypothesis.stateful import (
 from sqlalchemy import select, update
 
 from portal.extensions import db
-from portal.models import Order, Recharge, User
-from portal.services import adjustments, ledger, orders, payments, rebates, recharges, refunds
+from portal.models import (
+    Coupon,
+    CouponTemplate,
+    MembershipTier,
+    Order,
+    OrderChargeLine,
+    Recharge,
+    User,
+)
+from portal.services import (
+    adjustments,
+    coupons,
+    ledger,
+    memberships,
+    orders,
+    payments,
+    rebates,
+    recharges,
+    refunds,
+)
 from portal.services.errors import DomainError, ValidationFailed
 from portal.services.images import StoredImage
 from portal.services.rebate_rules import RuleInput, save_rule
@@ -30,6 +48,9 @@ AMOUNTS = st.integers(min_value=1, max_value=200_000)
 RECEIPT = StoredImage("receipt", "receipt-thumb")
 PERCENT = 5
 MIN_WITHDRAW = 100
+TIER_PRICE = 5_000
+TIER_PERCENT = 10
+COUPON_FEN = 1_000
 
 
 def half_up(numerator: int, denominator: int) -> int:
@@ -42,7 +63,24 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
     counter = iter(range(1, 1_000_000))
     with app.app_context():
         save_rule(db.session.get(User, clerk_id), RuleInput(str(PERCENT), "", "1"))
+        tier = MembershipTier(
+            name_zh="会员",
+            name_en="Member",
+            price_fen=TIER_PRICE,
+            duration_days=365,
+            discount_percent=TIER_PERCENT,
+        )
+        offer = CouponTemplate(
+            name_zh="减10元",
+            name_en="¥10 off",
+            kind="fixed",
+            value_fen=COUPON_FEN,
+            valid_days=30,
+            per_customer_limit=1000,
+        )
+        db.session.add_all([tier, offer])
         db.session.commit()
+        tier_id, offer_id = tier.id, offer.id
 
     class Money(RuleBasedStateMachine):
         recharges_made = Bundle("recharges")
@@ -58,6 +96,8 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
             self.inviter_balance = 0
             self.recharge_status: dict[int, tuple[str, int]] = {}
             self.orders: dict[int, dict] = {}
+            self.member = False
+            self.free_coupons: list[int] = []
             self.context = app.app_context()
             self.context.push()
 
@@ -143,30 +183,64 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
             )
             db.session.commit()
             order_id = db.session.scalar(select(Order.id).where(Order.order_no == order_no))
+            db.session.add(
+                OrderChargeLine(
+                    order_id=order_id, stage="bill", seq=1, code="BASE", amount_fen=bill
+                )
+            )
+            db.session.commit()
             self.orders[order_id] = {"status": "awaiting_payment", "bill": bill, "paid": 0}
             return order_id
 
-        @rule(order_id=orders_made)
-        def pay(self, order_id):
+        @rule(order_id=orders_made, with_coupon=st.booleans())
+        def pay(self, order_id, with_coupon):
             model = self.orders[order_id]
             order = db.session.get(Order, order_id)
+            coupon_id = self.free_coupons[0] if with_coupon and self.free_coupons else 0
+            member = half_up(model["bill"] * TIER_PERCENT, 100) if self.member else 0
+            off = min(COUPON_FEN, model["bill"] - member) if coupon_id else 0
+            due = model["bill"] - member - off
             try:
-                payments.pay_order(self.customer(), order, f"p{next(counter)}")
+                payments.pay_order(self.customer(), order, f"p{next(counter)}", coupon_id)
                 db.session.commit()
             except payments.ShortOfMoney as short:
                 db.session.rollback()
                 assert model["status"] == "awaiting_payment"
-                assert short.shortfall_fen == model["bill"] - self.balance > 0
+                assert short.shortfall_fen == due - self.balance > 0
                 return
             except DomainError:
                 db.session.rollback()
                 assert model["status"] != "awaiting_payment"
                 return
-            assert model["status"] == "awaiting_payment" and self.balance >= model["bill"]
-            self.balance -= model["bill"]
-            rebate = half_up(model["bill"] * PERCENT, 100)
-            model.update(status="paid", paid=model["bill"], refunded=0, rebate=rebate, reversed=0)
+            assert model["status"] == "awaiting_payment" and self.balance >= due
+            self.balance -= due
+            if coupon_id:
+                self.free_coupons.remove(coupon_id)
+                assert db.session.get(Coupon, coupon_id).used_order_id == order_id
+            rebate = half_up(due * PERCENT, 100)
+            model.update(status="paid", paid=due, refunded=0, rebate=rebate, reversed=0)
             self.inviter_rebate += rebate
+
+        @rule()
+        def get_coupon(self):
+            offer = db.session.get(CouponTemplate, offer_id)
+            self.free_coupons.append(coupons.issue(offer, self.customer(), "staff").id)
+            db.session.commit()
+
+        @rule(replays=st.integers(min_value=1, max_value=2))
+        def buy_membership(self, replays):
+            key = f"m{next(counter)}"
+            try:
+                for _ in range(replays):
+                    memberships.buy(self.customer(), tier_id, key)
+                    db.session.commit()
+            except payments.ShortOfMoney:
+                db.session.rollback()
+                assert self.balance < TIER_PRICE
+                return
+            assert self.balance >= TIER_PRICE
+            self.balance -= TIER_PRICE
+            self.member = True
 
         @rule(order_id=orders_made)
         def customer_cancels(self, order_id):
@@ -260,6 +334,9 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
                 assert order.status == model["status"]
                 assert (order.paid_fen or 0) == model["paid"]
                 assert order.refunded_fen == model.get("refunded", 0) <= (order.paid_fen or 0)
+            assert memberships.member_percent(self.customer_id) == (
+                TIER_PERCENT if self.member else 0
+            )
             for recharge_id, (status, _) in self.recharge_status.items():
                 assert db.session.get(Recharge, recharge_id).status == status
             assert ledger.invariant_problems() == []
@@ -268,7 +345,7 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
     run_state_machine_as_test(
         Money,
         settings=settings(
-            max_examples=200,
+            max_examples=150,
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=list(HealthCheck),
