@@ -87,9 +87,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
     from portal.addresses import bp as addresses_bp
     from portal.auth import bp as auth_bp
+    from portal.coupons import bp as coupons_bp
     from portal.declarations import bp as declarations_bp
     from portal.gateway_simulator import register as register_gateway_simulator
     from portal.main import bp as main_bp
+    from portal.member import bp as member_bp
     from portal.messages import bp as messages_bp
     from portal.ops import bp as ops_bp
     from portal.orders import bp as orders_bp
@@ -112,4 +114,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(wallet_bp, url_prefix="/wallet")
     app.register_blueprint(recharge_bp, url_prefix="/recharge")
     app.register_blueprint(promo_bp, url_prefix="/promo")
+    app.register_blueprint(coupons_bp, url_prefix="/coupons")
+    app.register_blueprint(member_bp, url_prefix="/member")
     register_gateway_simulator(app)

@@ -413,3 +413,21 @@ def test_monthly_coupons_and_the_reminder_are_given_once(app, make_customer):
             .where(Notification.kind == "membership_expiring")
         )
         assert reminders == 1
+
+
+def test_a_signed_in_member_sees_the_discount_in_the_quote(app, demo_card, make_customer):
+    from tests.helpers import login, soup
+
+    a = make_customer()
+    with app.app_context():
+        tid = tier(discount_percent=Decimal(10))
+        credit(a.id, 50_000)
+        memberships.buy(db.session.get(User, a.id), tid, "q1")
+        db.session.commit()
+    client = app.test_client()
+    url = "/quote?country=US&postcode=10001&weight=2"
+    assert "MEMBER_DISCOUNT" not in client.get(url).get_data(as_text=True)
+    login(client, a)
+    page = client.get(url, headers={"HX-Request": "true"})
+    assert page.status_code == 200
+    assert soup(page).find(attrs={"data-line": "MEMBER_DISCOUNT"}) is not None
