@@ -24,6 +24,8 @@ ARGUMENT_VALUES: dict[str, object] = {
     "channel_id": 999999,
     "recharge_id": 999999,
     "channel": "wechat",
+    "template_id": 999999,
+    "tier_id": 999999,
 }
 WHO = ("visitor", "customer", *STAFF_ROLES)
 

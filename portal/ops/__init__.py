@@ -32,6 +32,7 @@ def _ops_helpers():
 
 from portal.ops import (  # noqa: E402, F401
     claims,
+    coupons,
     customers,
     finance_adjustments,
     finance_recharges,
@@ -48,5 +49,6 @@ from portal.ops import (  # noqa: E402, F401
     rate_cards,
     rebate_rules,
     shipping,
+    tiers,
     views,
 )

@@ -69,6 +69,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ops.balance_adjust": FINANCE,
     "ops.reconciliation": FINANCE,
     "ops.rebate_rules": FINANCE,
+    # Coupons and membership tiers
+    "ops.coupons": FINANCE,
+    "ops.coupon_issue": FINANCE,
+    "ops.tiers": FINANCE,
+    "ops.tier": FINANCE,
     # Refunds
     "ops.order_refund": FINANCE,
     "ops.order_cancel_refund": FINANCE,
