@@ -56,11 +56,15 @@ def test_catalogue_is_complete(extracted, locale):
     assert not missing, f"{locale} lacks: {sorted(missing)}"
     for msgid in extracted:
         message = translated[msgid]
-        assert message.string, f"{locale}: empty translation for {msgid!r}"
         assert not message.fuzzy, f"{locale}: fuzzy translation for {msgid!r}"
-        assert sorted(PLACEHOLDER.findall(message.string)) == sorted(PLACEHOLDER.findall(msgid)), (
-            f"{locale}: placeholders differ in {msgid!r}"
-        )
+        # A plural message has a tuple of ids and one string per plural form of the language.
+        ids = msgid if isinstance(msgid, tuple) else (msgid,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for string in strings:
+            assert string, f"{locale}: empty translation for {msgid!r}"
+            assert sorted(PLACEHOLDER.findall(string)) == sorted(PLACEHOLDER.findall(ids[-1])), (
+                f"{locale}: placeholders differ in {msgid!r}"
+            )
 
 
 def test_templates_have_no_untranslated_visible_text():

@@ -89,6 +89,6 @@ def test_another_customers_coupon_is_refused_at_payment(app, two_bills, make_cus
     client = logged_in(app, account)
     response = post(client, f"/orders/{order_no}/pay", {"attempt": ATTEMPT, "coupon": str(theirs)})
     assert response.status_code == 409
-    assert "not yours" in soup(response).find(attrs={"data-testid": "pay-error"}).text
+    assert "不是您的" in soup(response).find(attrs={"data-testid": "pay-error"}).text
     with app.app_context():
         assert db.session.get(Order, ids[0]).status == "awaiting_payment"

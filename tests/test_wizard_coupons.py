@@ -36,7 +36,7 @@ def test_the_best_coupon_is_preselected_and_applied_to_the_estimate(app, shop): 
     assert (str(small), False, False) in options(review)
     assert (str(unusable), False, True) in options(review)
     assert estimate_lines(review)["COUPON"] == "¥-9.00"
-    assert "needs at least" in soup(review).find("option", value=str(unusable)).text
+    assert "需运费满" in soup(review).find("option", value=str(unusable)).text
 
     chosen = go(shop["client"], form_state(review, "coupon-form"), action="", coupon=str(small))
     assert estimate_lines(chosen)["COUPON"] == "¥-3.00"
@@ -61,7 +61,8 @@ def test_a_coupon_that_cannot_be_used_is_refused_beside_the_choice(app, shop):  
     forced["coupon"] = [str(unusable)]
     response = shop["client"].post("/orders/new", data=forced)
     assert response.status_code == 422
-    assert "needs at least" in soup(response).find(attrs={"data-testid": "step-error"}).text
+    error = soup(response).find(attrs={"data-testid": "step-error"}).text
+    assert error.count("需运费满") == 1
     with app.app_context():
         assert db.session.scalar(select(Order)) is None
         assert db.session.get(Coupon, unusable).holding_order_id is None

@@ -107,7 +107,9 @@ class WizardForm(Form):
         self.errors_by_step: dict[str, list[str]] = {}
 
     def step_error(self, step: str, message) -> None:
-        self.errors_by_step.setdefault(step, []).append(message)
+        shown = self.errors_by_step.setdefault(step, [])
+        if str(message) not in map(str, shown):  # a check run twice says it once
+            shown.append(message)
 
     def weight_g(self) -> int | None:
         kg = parse_decimal(self.weight.data, 3)
