@@ -17,6 +17,7 @@ from portal.models import (
     MembershipTier,
     Notification,
     Order,
+    OrderChargeLine,
     User,
     utcnow,
 )
@@ -94,11 +95,11 @@ def test_issue_respects_the_per_customer_and_total_limits(app, make_customer):
     with app.app_context():
         tid = template(total_limit=2, per_customer_limit=1)
         give(a.id, tid)
-        with pytest.raises(CouponRefused, match="as many"):
+        with pytest.raises(CouponRefused, match="限领"):
             give(a.id, tid)
         db.session.rollback()
         give(b.id, tid)
-        with pytest.raises(CouponRefused, match="given out"):
+        with pytest.raises(CouponRefused, match="发完"):
             give(c.id, tid)
         db.session.rollback()
         assert db.session.get(CouponTemplate, tid).issued_count == 2
@@ -112,7 +113,7 @@ def test_an_ended_or_withdrawn_offer_issues_nothing(app, make_customer):
     with app.app_context():
         ended = template(valid_days=None, valid_until=utcnow() - timedelta(days=1))
         withdrawn = template(is_active=False)
-        for tid, reason in ((ended, "ended"), (withdrawn, "no longer offered")):
+        for tid, reason in ((ended, "已结束"), (withdrawn, "停止发放")):
             with pytest.raises(CouponRefused, match=reason):
                 give(a.id, tid)
             db.session.rollback()
@@ -167,7 +168,7 @@ def test_redeem_by_code_and_the_welcome_coupon(app, make_customer):
         welcome = template(for_new_customers=True)
         coupon = coupons.redeem(db.session.get(User, a.id), " spring26 ")
         assert coupon.source == "code"
-        for code, reason in (("", "Enter"), ("NOPE", "No coupon")):
+        for code, reason in (("", "请输入"), ("NOPE", "没有这个兑换码")):
             with pytest.raises(CouponRefused, match=reason):
                 coupons.redeem(db.session.get(User, a.id), code)
         from portal.services import accounts
@@ -216,14 +217,14 @@ def test_a_coupon_below_its_threshold_or_for_another_channel_is_refused(app, sho
         high = give(shop.customer.id, template(threshold_fen=10_000_000))
         elsewhere = give(shop.customer.id, template(channels="UK-EXP"))
         abroad = give(shop.customer.id, template(countries="GB,DE"))
-        for cid, reason in ((high, "needs at least"), (elsewhere, "channel"), (abroad, "dest")):
+        for cid, reason in ((high, "需运费满"), (elsewhere, "渠道"), (abroad, "目的地")):
             req = order_request([shop.received_id], shop.address_id, coupon_id=cid)
             with pytest.raises(CouponRefused, match=reason) as refused:
                 check_order(user(shop.customer), req)
             assert refused.value.field == "coupon"
         other = give(shop.other.id, template())
         req = order_request([shop.received_id], shop.address_id, coupon_id=other)
-        with pytest.raises(CouponRefused, match="not yours"):
+        with pytest.raises(CouponRefused, match="不是您的"):
             place_order(user(shop.customer), req)
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(Order)) == 0
@@ -236,7 +237,7 @@ def test_cancelling_releases_the_coupon_for_the_next_order(app, shop):  # noqa: 
         first = place_order(user(shop.customer), req)
         db.session.commit()
         second_req = order_request([shop.expected_id], shop.address_id, coupon_id=cid)
-        with pytest.raises(CouponRefused, match="Another of your orders"):
+        with pytest.raises(CouponRefused, match="另一个订单"):
             place_order(user(shop.customer), second_req)
         db.session.rollback()
         cancel_order(user(shop.customer), db.session.get(Order, first.id))
@@ -250,8 +251,6 @@ def test_cancelling_releases_the_coupon_for_the_next_order(app, shop):  # noqa: 
 @pytest.fixture
 def two_bills(app, make_customer, insert_orders):
     """A customer with two orders in 待支付 whose bill is one ¥100 base line, and ¥1000."""
-    from portal.models import OrderChargeLine
-
     account = make_customer()
     insert_orders(account.id, 2, "awaiting_payment")
     with app.app_context():
@@ -266,6 +265,39 @@ def two_bills(app, make_customer, insert_orders):
         db.session.commit()
         credit(account.id, 100_000)
     return account, ids
+
+
+def test_discounts_never_take_a_bill_below_zero(app, two_bills):
+    account, ids = two_bills
+    with app.app_context():
+        order = db.session.get(Order, ids[0])
+        db.session.add(
+            OrderChargeLine(
+                order_id=order.id,
+                stage="bill",
+                seq=2,
+                code="ADJUSTMENT",
+                amount_fen=-9_500,
+                detail="破损折让",
+            )
+        )
+        order.bill_fen = 500
+        db.session.commit()
+        cid = give(account.id, template(value_fen=2000, threshold_fen=0))
+        paid = payments.pay_order(db.session.get(User, account.id), order, "d" * 32, cid)
+        db.session.commit()
+        assert paid.amount_fen == 0 and order.status == "paid"
+        assert db.session.get(Coupon, cid).used_fen == 500
+        assert ledger.invariant_problems() == []
+
+
+def test_a_membership_coupon_does_not_count_toward_the_claim_limit(app, make_customer):
+    a = make_customer()
+    with app.app_context():
+        tid = template(claimable=True, per_customer_limit=1)
+        coupons.issue(db.session.get(CouponTemplate, tid), db.session.get(User, a.id), "membership")
+        db.session.commit()
+        assert coupons.claim(db.session.get(User, a.id), tid).seq == 2
 
 
 def test_two_orders_paying_with_one_coupon_at_once_use_it_once(app, two_bills):
@@ -396,14 +428,18 @@ def test_monthly_coupons_and_the_reminder_are_given_once(app, make_customer):
     a = make_customer()
     with app.app_context():
         monthly = template(threshold_fen=0)
-        tid = tier(duration_days=40, coupon_template_id=monthly, monthly_coupons=2)
+        tid = tier(duration_days=70, coupon_template_id=monthly, monthly_coupons=2)
         credit(a.id, 50_000)
         bought = memberships.buy(db.session.get(User, a.id), tid, "m1").membership
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(Coupon)) == 2
         later = bought.starts_at + timedelta(days=35)
-        assert memberships.run_daily(later) == (2, 1)
+        assert memberships.run_daily(later) == (2, 0)
         assert memberships.run_daily(later) == (0, 0)
+        # The third month was not paid for (70 days are two months); the end is 5 days away.
+        near_end = bought.starts_at + timedelta(days=65)
+        assert memberships.run_daily(near_end) == (0, 1)
+        assert memberships.run_daily(near_end) == (0, 0)
         db.session.commit()
         grants = sorted(db.session.scalars(select(Coupon.grant_no)))
         assert grants == [1, 2, 3, 4]

@@ -19,6 +19,8 @@ from portal.services.errors import DomainError
 
 # One press of the pay button: a fresh uuid4 hex on every render of the order page.
 ATTEMPT = re.compile(r"[0-9a-f]{32}")
+# An id or an amount in fen from a form: ASCII digits only (int() takes "²" and "٣" too).
+DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def coupon_choice(raw: str | None) -> int | None:
     """The pay form's coupon: an id, 0 for "none", or None (keep the order's own)."""
     if raw == "none":
         return 0
-    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if raw and DIGITS.fullmatch(raw) else None
 
 
 def _chosen(order: Order, choices: list[order_discounts.Choice], asked: int | None):
@@ -109,7 +111,7 @@ def pay(order_no: str):
             order,
             attempt,
             coupon_id,
-            int(shown) if shown.isdigit() and len(shown) < 15 else None,
+            int(shown) if DIGITS.fullmatch(shown) else None,
         )
     except payments.ShortOfMoney as short:
         db.session.rollback()

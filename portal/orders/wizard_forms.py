@@ -2,6 +2,8 @@
 steps, so every step is a URL: Back works, a step can be bookmarked, nothing is stored until
 the final POST."""
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -146,4 +148,4 @@ class WizardForm(Form):
 
     def coupon_id(self) -> int | None:
         value = self.coupon.data or ""
-        return int(value) if value.isdigit() and len(value) < 10 else None
+        return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None

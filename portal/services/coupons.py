@@ -44,16 +44,17 @@ def issue(
     grant_no: int | None = None,
 ) -> Coupon:
     """Give the customer one coupon of the template; raises CouponRefused (ended, exhausted,
-    limit reached). A membership's monthly coupon ignores the limits: the tier promised it."""
+    limit reached). A membership's monthly coupon ignores the limits and a template switched off
+    since: the tier promised it."""
     now = utcnow()
-    if not template.is_active:
+    limited = source != "membership"
+    if limited and not template.is_active:
         raise CouponRefused(_l("This coupon is no longer offered."))
     valid_from, valid_until = _period(template, now)
     if valid_until <= max(now, valid_from):
         raise CouponRefused(_l("This coupon offer has ended."))
-    limited = source != "membership"
-    held = _count_held(template, customer)
-    if limited and held >= template.per_customer_limit:
+    held, limited_held = _count_held(template, customer)
+    if limited and limited_held >= template.per_customer_limit:
         raise CouponRefused(_l("You already have as many of this coupon as one customer may."))
     coupon = Coupon(
         template_id=template.id,
@@ -93,12 +94,18 @@ def _period(template: CouponTemplate, now: datetime) -> tuple[datetime, datetime
     return template.valid_from or now, template.valid_until
 
 
-def _count_held(template: CouponTemplate, customer: User) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Coupon)
-        .where(Coupon.template_id == template.id, Coupon.customer_id == customer.id)
+def _count_held(template: CouponTemplate, customer: User) -> tuple[int, int]:
+    """The customer's coupons of this template: all of them, and those the per-customer limit
+    counts (a membership's monthly coupons do not)."""
+    rows = dict(
+        db.session.execute(
+            select(Coupon.source, func.count())
+            .where(Coupon.template_id == template.id, Coupon.customer_id == customer.id)
+            .group_by(Coupon.source)
+        ).all()
     )
+    limited = sum(n for source, n in rows.items() if source != "membership")
+    return sum(rows.values()), limited
 
 
 def _count_issue(template: CouponTemplate, limited: bool) -> bool:

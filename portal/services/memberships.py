@@ -190,7 +190,9 @@ def run_daily(now: datetime | None = None) -> tuple[int, int]:
     ).all()
     for membership in running:
         month_no = (now - membership.starts_at).days // MONTH_DAYS + 1
-        issued += _issue_month(membership, month_no)
+        months_paid = max(1, membership.tier.duration_days // MONTH_DAYS)
+        if month_no <= months_paid:
+            issued += _issue_month(membership, month_no)
     return issued, _remind(now)
 
 

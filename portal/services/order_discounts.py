@@ -2,7 +2,7 @@
 discount lines, rewritten from its base freight line whenever the discounts are decided
 (when the warehouse packs it, and again at payment, which is what counts)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from portal.extensions import db
@@ -114,8 +114,22 @@ def payable(order: Order, coupon: Coupon | None, member_percent: Decimal) -> Pay
     gross = (order.bill_fen or 0) - applied
     priced = coupons.as_priced(coupon) if coupon is not None else None
     lines, _notices = discount_lines(bill_base_fen(order), member_percent, priced)
+    lines = _within(lines, gross)
     used = coupon if any(line.code == LineCode.COUPON for line in lines) else None
     return Payable(gross, member_percent, tuple(lines), used)
+
+
+def _within(lines: list[QuoteLine], gross_fen: int) -> list[QuoteLine]:
+    """The discount lines cut, the coupon first, so that they never take the bill below zero
+    (a negative adjustment at packing may have left less than the base freight)."""
+    excess = -sum(line.amount_fen for line in lines) - max(gross_fen, 0)
+    kept = []
+    for line in reversed(lines):
+        cut = min(excess, -line.amount_fen) if excess > 0 else 0
+        excess -= cut
+        if line.amount_fen + cut:
+            kept.append(replace(line, amount_fen=line.amount_fen + cut))
+    return kept[::-1]
 
 
 def write_bill_discounts(order: Order, bill: Payable) -> None:

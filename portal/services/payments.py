@@ -54,6 +54,10 @@ def pay_order(
     if order.customer_id != customer.id:
         raise OrderNotFound(_l("No such order."))
     key = f"pay:{customer.id}:{attempt_key}"
+    # One payment of an order at a time: a second tab waits here and then sees the first's
+    # result (SQLite serialises writers anyway).
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    db.session.refresh(order)
     posted_before = ledger.find_transaction(key)
     if posted_before is not None:
         if posted_before.order_id != order.id:
