@@ -424,6 +424,21 @@ def test_the_member_discount_applies_to_orders_paid_while_it_runs(app, two_bills
         assert paid.amount_fen == order.paid_fen == 10_000 - 2250
 
 
+def test_a_period_keeps_the_terms_it_was_sold_with(app, make_customer):
+    a = make_customer()
+    with app.app_context():
+        monthly = template(threshold_fen=0)
+        tid = tier(coupon_template_id=monthly, monthly_coupons=1)
+        credit(a.id, 50_000)
+        bought = memberships.buy(db.session.get(User, a.id), tid, "t1").membership
+        db.session.commit()
+        edited = db.session.get(MembershipTier, tid)
+        edited.discount_percent, edited.monthly_coupons = Decimal(2), 0
+        db.session.commit()
+        assert memberships.member_percent(a.id) == Decimal(10)
+        assert memberships.run_daily(bought.starts_at + timedelta(days=31)) == (1, 0)
+
+
 def test_monthly_coupons_and_the_reminder_are_given_once(app, make_customer):
     a = make_customer()
     with app.app_context():

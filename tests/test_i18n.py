@@ -65,6 +65,10 @@ def test_catalogue_is_complete(extracted, locale):
             assert sorted(PLACEHOLDER.findall(string)) == sorted(PLACEHOLDER.findall(ids[-1])), (
                 f"{locale}: placeholders differ in {msgid!r}"
             )
+            # Flask-Babel always %-formats, so a lone % (not %(name)s or %%) fails at render.
+            assert not re.search(r"%(?!\(\w+\)s)", string.replace("%%", "")), (
+                f"{locale}: a lone % in {string!r}; write %%"
+            )
 
 
 def test_templates_have_no_untranslated_visible_text():

@@ -117,6 +117,7 @@ def test_a_day_of_mixed_activity_adds_up(app, finance, busy_day):
         "rebate": (0, 0, 0),
         "rebate_reversal": (0, 0, 0),
         "withdrawal": (0, 0, 0),
+        "membership": (0, 0, 0),
     }
     assert page.find(attrs={"data-testid": "recharges-match"})
     assert not page.find(attrs={"data-testid": "recharges-mismatch"})

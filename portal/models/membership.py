@@ -61,7 +61,11 @@ class Membership(Base):
     tier_id: Mapped[int] = mapped_column(ForeignKey("membership_tiers.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The tier's terms when it was bought: editing the tier later leaves this period as sold.
     price_fen: Mapped[int] = mapped_column(BigInteger)
+    discount_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    coupon_template_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_templates.id"))
+    monthly_coupons: Mapped[int] = mapped_column(Integer, default=0)
     # The ledger payment that bought it: one period per charge.
     transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), unique=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

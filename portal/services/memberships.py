@@ -52,13 +52,12 @@ def active(customer_id: int, at: datetime | None = None) -> Membership | None:
     at = at or utcnow()
     return db.session.scalar(
         select(Membership)
-        .join(MembershipTier, MembershipTier.id == Membership.tier_id)
         .where(
             Membership.customer_id == customer_id,
             Membership.starts_at <= at,
             Membership.ends_at > at,
         )
-        .order_by(MembershipTier.discount_percent.desc(), Membership.ends_at.desc())
+        .order_by(Membership.discount_percent.desc(), Membership.ends_at.desc())
         .limit(1)
     )
 
@@ -66,7 +65,7 @@ def active(customer_id: int, at: datetime | None = None) -> Membership | None:
 def member_percent(customer_id: int, at: datetime | None = None) -> Decimal:
     """The freight discount the customer's membership gives now (0 without one)."""
     running = active(customer_id, at)
-    return running.tier.discount_percent if running else Decimal(0)
+    return running.discount_percent if running else Decimal(0)
 
 
 def ends_at(customer_id: int, tier_id: int) -> datetime | None:
@@ -118,6 +117,9 @@ def buy(customer: User, tier_id: int, attempt_key: str) -> Bought:
         starts_at=start,
         ends_at=start + timedelta(days=tier.duration_days),
         price_fen=tier.price_fen,
+        discount_percent=tier.discount_percent,
+        coupon_template_id=tier.coupon_template_id,
+        monthly_coupons=tier.monthly_coupons,
         transaction_id=posted.id,
     )
     db.session.add(membership)
@@ -141,11 +143,10 @@ def _bought_by(transaction_id: int, customer: User, key: str) -> Bought:
 
 def _issue_month(membership: Membership, month_no: int) -> int:
     """Issue the tier's coupons for one month of the period; numbered, so each is issued once."""
-    tier = membership.tier
-    per_month = tier.monthly_coupons
-    if not per_month or tier.coupon_template_id is None:
+    per_month = membership.monthly_coupons
+    if not per_month or membership.coupon_template_id is None:
         return 0
-    template = db.session.get(CouponTemplate, tier.coupon_template_id)
+    template = db.session.get(CouponTemplate, membership.coupon_template_id)
     customer = db.session.get(User, membership.customer_id)
     first = (month_no - 1) * per_month + 1
     granted = set(
@@ -180,17 +181,16 @@ def run_daily(now: datetime | None = None) -> tuple[int, int]:
     issued = 0
     running = db.session.scalars(
         select(Membership)
-        .join(MembershipTier, MembershipTier.id == Membership.tier_id)
         .where(
             Membership.starts_at <= now,
             Membership.ends_at > now,
-            MembershipTier.monthly_coupons > 0,
+            Membership.monthly_coupons > 0,
         )
         .order_by(Membership.id)
     ).all()
     for membership in running:
         month_no = (now - membership.starts_at).days // MONTH_DAYS + 1
-        months_paid = max(1, membership.tier.duration_days // MONTH_DAYS)
+        months_paid = max(1, (membership.ends_at - membership.starts_at).days // MONTH_DAYS)
         if month_no <= months_paid:
             issued += _issue_month(membership, month_no)
     return issued, _remind(now)
