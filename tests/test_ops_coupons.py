@@ -280,3 +280,31 @@ def test_issuing_to_all_active_customers_skips_staff_and_disabled_accounts(
     again = soup(post(client, f"/ops/coupons/{template_id}/issue", data))
     assert again.find(attrs={"data-testid": "issued-count"})["data-count"] == "0"
     assert len(again.find(attrs={"data-testid": "refused"}).find_all("li")) == 2
+
+
+def test_a_switched_off_template_issues_nothing_until_offered_again(
+    app, finance, template_id, make_customer, make_staff
+):
+    client, _ = finance
+    customer = make_customer()
+    response = post(client, f"/ops/coupons/{template_id}/active", {"active": ""})
+    assert response.status_code == 303
+    page = soup(client.get("/ops/coupons"))
+    assert page.find(attrs={"data-testid": f"inactive-{template_id}"}) is not None
+    refused = post(client, f"/ops/coupons/{template_id}/issue", {"codes": customer.customer_code})
+    assert soup(refused).find(attrs={"data-testid": "issued-count"})["data-count"] == "0"
+    assert post(client, f"/ops/coupons/{template_id}/active", {"active": "y"}).status_code == 303
+    given = post(client, f"/ops/coupons/{template_id}/issue", {"codes": customer.customer_code})
+    assert soup(given).find(attrs={"data-testid": "issued-count"})["data-count"] == "1"
+    with app.app_context():
+        actions = list(
+            db.session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.action.like("coupon_template.%activate"))
+                .order_by(AuditEntry.id)
+            )
+        )
+        assert actions == ["coupon_template.deactivate", "coupon_template.activate"]
+    warehouse = app.test_client()
+    login(warehouse, make_staff("warehouse"))
+    assert post(warehouse, f"/ops/coupons/{template_id}/active", {"active": ""}).status_code == 403

@@ -70,3 +70,21 @@ def coupon_issue(template_id: int):
     db.session.commit()
     # The outcome is shown in place: which codes were refused is what staff need to read next.
     return page_or_partial("ops/coupon_issue.html", "ops/_coupon_issue_form.html", **context)
+
+
+@bp.route("/coupons/<int:template_id>/active", methods=["POST"], endpoint="coupon_active")
+def coupon_active(template_id: int):
+    """Switch a template off (no more coupons issued from it) or on again."""
+    template = db.session.get(CouponTemplate, template_id) if 0 < template_id < 2**31 else None
+    if template is None:
+        abort(404)
+    active = request.form.get("active") == "y"
+    coupon_admin.set_active(current_user, template, active)
+    db.session.commit()
+    if active:
+        flash(_("The coupon template is offered again."), "success")
+    else:
+        flash(
+            _("The coupon template is switched off; coupons already issued stay usable."), "success"
+        )
+    return hx_redirect(url_for("ops.coupons"))

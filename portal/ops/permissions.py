@@ -72,6 +72,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Coupons and membership tiers
     "ops.coupons": FINANCE,
     "ops.coupon_issue": FINANCE,
+    "ops.coupon_active": FINANCE,
     "ops.tiers": FINANCE,
     "ops.tier": FINANCE,
     # Refunds

@@ -288,6 +288,22 @@ def create_template(actor: User, typed: TemplateInput) -> CouponTemplate:
     return template
 
 
+def set_active(actor: User, template: CouponTemplate, active: bool) -> None:
+    """Stop issuing a template's coupons, or start again (audited). Coupons already issued
+    stay usable, and a tier's monthly coupons are still given: the tier promised them."""
+    if template.is_active == active:
+        return
+    audit.record(
+        actor,
+        "coupon_template.activate" if active else "coupon_template.deactivate",
+        "coupon_template",
+        template.id,
+        {"is_active": template.is_active},
+        {"is_active": active},
+    )
+    template.is_active = active
+
+
 def described(template: CouponTemplate) -> dict:
     """The template as the audit log keeps it."""
     return {
