@@ -116,6 +116,8 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
 
         def take_back(self, model: dict) -> None:
             """The inviter's share of the refunds, from the rebate balance, then the balance."""
+            if not model["paid"]:  # discounts covered the whole bill: nothing paid, no rebate
+                return
             target = half_up(model["rebate"] * model["refunded"], model["paid"])
             wanted = target - model["reversed"]
             from_rebate = min(wanted, self.inviter_rebate)
@@ -281,6 +283,10 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
             except DomainError:
                 db.session.rollback()
                 assert model["status"] != "paid"
+                return
+            if model["status"] == "cancelled":
+                # Cancelled and refunded in full before: a second press changes nothing.
+                assert "refunded" in model and model["refunded"] == model["paid"]
                 return
             assert model["status"] == "paid"
             self.balance += model["paid"] - model["refunded"]
