@@ -417,7 +417,7 @@ def issue_to_customers(
         if customer.is_disabled:
             refused.append((code, _l("This customer's account is disabled.")))
             continue
-        if _held(template, customer) >= template.per_customer_limit:
+        if coupons.count_held(template, customer)[1] >= template.per_customer_limit:
             refused.append((code, _l("Already has as many of this coupon as one customer may.")))
             continue
         try:
@@ -439,11 +439,3 @@ def issue_to_customers(
         },
     )
     return issued, refused
-
-
-def _held(template: CouponTemplate, customer: User) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Coupon)
-        .where(Coupon.template_id == template.id, Coupon.customer_id == customer.id)
-    )

@@ -53,7 +53,7 @@ def issue(
     valid_from, valid_until = _period(template, now)
     if valid_until <= max(now, valid_from):
         raise CouponRefused(_l("This coupon offer has ended."))
-    held, limited_held = _count_held(template, customer)
+    held, limited_held = count_held(template, customer)
     if limited and limited_held >= template.per_customer_limit:
         raise CouponRefused(_l("You already have as many of this coupon as one customer may."))
     coupon = Coupon(
@@ -94,7 +94,7 @@ def _period(template: CouponTemplate, now: datetime) -> tuple[datetime, datetime
     return template.valid_from or now, template.valid_until
 
 
-def _count_held(template: CouponTemplate, customer: User) -> tuple[int, int]:
+def count_held(template: CouponTemplate, customer: User) -> tuple[int, int]:
     """The customer's coupons of this template: all of them, and those the per-customer limit
     counts (a membership's monthly coupons do not)."""
     rows = dict(
