@@ -75,6 +75,25 @@ class Config:
     # A background thread delivers the simulator's notifications every second.
     GATEWAY_SIMULATOR_AUTODELIVER = True
 
+    # WeChat login (portal/gateways/wechat.py): "wechat" with the 公众号 app id and secret (web
+    # authorization inside WeChat) and the open-platform website app id and secret (QR login on
+    # a desktop); "simulator", a stand-in at /wechat-simulator/ (never in production); "off".
+    WECHAT_LOGIN = os.environ.get("WECHAT_LOGIN", "simulator")
+    WECHAT_MP_APP_ID = os.environ.get("WECHAT_MP_APP_ID", "")
+    WECHAT_MP_APP_SECRET = os.environ.get("WECHAT_MP_APP_SECRET", "")
+    WECHAT_OPEN_APP_ID = os.environ.get("WECHAT_OPEN_APP_ID", "")
+    WECHAT_OPEN_APP_SECRET = os.environ.get("WECHAT_OPEN_APP_SECRET", "")
+    WECHAT_TIMEOUT_SECONDS = 5
+
+    # 物流通 account login (portal/gateways/wuliutong.py): "remote" calls the sister system at
+    # WULIUTONG_API_URL with HMAC-signed requests (client id and shared secret); "simulator", a
+    # stand-in at /wuliutong-simulator/ (never in production); "off".
+    WULIUTONG_LOGIN = os.environ.get("WULIUTONG_LOGIN", "simulator")
+    WULIUTONG_API_URL = os.environ.get("WULIUTONG_API_URL", "")
+    WULIUTONG_CLIENT_ID = os.environ.get("WULIUTONG_CLIENT_ID", "")
+    WULIUTONG_SECRET = os.environ.get("WULIUTONG_SECRET", "")
+    WULIUTONG_TIMEOUT_SECONDS = 5
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
@@ -83,6 +102,8 @@ class ProductionConfig(Config):
     HSTS = True
     PREFERRED_URL_SCHEME = "https"
     PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "alipay")
+    WECHAT_LOGIN = os.environ.get("WECHAT_LOGIN", "off")
+    WULIUTONG_LOGIN = os.environ.get("WULIUTONG_LOGIN", "off")
 
 
 class TestConfig(Config):
@@ -99,6 +120,8 @@ class TestConfig(Config):
     GATEWAY_KEY_FOLDER = None
     GATEWAY_SIMULATOR_DB = None
     GATEWAY_SIMULATOR_AUTODELIVER = False
+    WECHAT_LOGIN = "simulator"
+    WULIUTONG_LOGIN = "simulator"
 
 
 def config_from_env() -> type[Config]:
@@ -109,7 +132,7 @@ def config_from_env() -> type[Config]:
 
 def check_production_safety(config: dict) -> None:
     """Refuse to run in production with the development secret key or none at all, or with the
-    payment gateway simulator (anyone could pay anything with it)."""
+    payment gateway or a login simulator (anyone could pay anything, or log in as anyone)."""
     if config.get("ENV_NAME") != "production":
         return
     key = config.get("SECRET_KEY") or ""
@@ -119,3 +142,7 @@ def check_production_safety(config: dict) -> None:
         )
     if config.get("PAYMENT_GATEWAY") != "alipay":
         raise RuntimeError("PAYMENT_GATEWAY must be 'alipay' in production (not the simulator)")
+    if config.get("WECHAT_LOGIN") not in ("wechat", "off"):
+        raise RuntimeError("WECHAT_LOGIN must be 'wechat' or 'off' in production")
+    if config.get("WULIUTONG_LOGIN") not in ("remote", "off"):
+        raise RuntimeError("WULIUTONG_LOGIN must be 'remote' or 'off' in production")

@@ -12,6 +12,7 @@ from portal.models.ledger import (
     LedgerEntry,
     LedgerTransaction,
 )
+from portal.models.login import LOGIN_PROVIDERS, ExternalLogin, StaffInvitation
 from portal.models.membership import Membership, MembershipTier
 from portal.models.notification import Notification
 from portal.models.order import (
@@ -54,6 +55,7 @@ from portal.models.recharge import (
     SecurityEvent,
 )
 from portal.models.referral import RebateRule, ReferralRebate
+from portal.models.site import SiteSettings
 from portal.models.throttle import LoginThrottle
 from portal.models.unclaimed import (
     CLAIM_STATES,
@@ -95,6 +97,10 @@ __all__ = [
     "DeclarationTemplate",
     "DutyRule",
     "LoginThrottle",
+    "LOGIN_PROVIDERS",
+    "ExternalLogin",
+    "StaffInvitation",
+    "SiteSettings",
     "Membership",
     "MembershipTier",
     "Notification",

@@ -19,12 +19,12 @@ STAFF_ROLES = ("admin", "warehouse", "finance", "service")
 
 class User(UserMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="has_login"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None for an account that logs in only through WeChat or 物流通 (no local password).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     customer_code: Mapped[str] = mapped_column(String(12), unique=True)
     invite_code: Mapped[str] = mapped_column(String(12), unique=True)
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

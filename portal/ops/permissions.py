@@ -80,6 +80,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ops.order_cancel_refund": FINANCE,
     # Online payments
     "ops.online_reconcile": FINANCE,
+    # Set-up: warehouses and packing services
+    # Set-up: staff users and site settings
 }
 
 

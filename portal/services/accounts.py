@@ -5,7 +5,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import STAFF_ROLES, User, UserRole, utcnow
+from portal.models import STAFF_ROLES, ExternalLogin, User, UserRole, utcnow
 from portal.services import coupons, throttle
 from portal.services.codes import ALPHABET, new_customer_code, new_invite_code, normalise_code
 from portal.services.errors import LoginRefused, ValidationFailed
@@ -47,7 +47,7 @@ def _code_taken(column, code: str) -> bool:
     return db.session.scalar(select(func.count()).select_from(User).where(column == code)) > 0
 
 
-def _insert_with_unique_codes(user: User, ident: LoginIdentifier) -> None:
+def _insert_with_unique_codes(user: User, ident: LoginIdentifier | None) -> None:
     """Give the new user a customer code and an invite code nobody holds, and insert it."""
     for _ in range(CODE_ATTEMPTS):
         user.customer_code = new_customer_code()
@@ -64,7 +64,7 @@ def _insert_with_unique_codes(user: User, ident: LoginIdentifier) -> None:
         except IntegrityError:
             # Either a code was taken meanwhile (try again) or the login was registered
             # by a parallel request.
-            if find_user(ident) is not None:
+            if ident is not None and find_user(ident) is not None:
                 raise _taken_error(ident) from None
     raise RuntimeError("could not find a free customer code")
 
@@ -96,6 +96,60 @@ def _create_account(
     )
     _insert_with_unique_codes(user, ident)
     return user
+
+
+def register_passwordless_customer(invite_code: str = "", locale: str | None = None) -> User:
+    """Create a customer account with no login of its own yet (made by a WeChat or 物流通 login,
+    which the caller links with `link_external`); an unknown invite code is ignored, since the
+    visitor cannot correct it on another system's page."""
+    try:
+        referrer = find_referrer(invite_code) if invite_code and invite_code.strip() else None
+    except ValidationFailed:
+        referrer = None
+    user = User(password_hash=None, referred_by=referrer, locale=locale)
+    _insert_with_unique_codes(user, None)
+    coupons.welcome(user)
+    return user
+
+
+def find_external(provider: str, subject: str) -> ExternalLogin | None:
+    """The link of another system's account (WeChat unionid/openid, 物流通 id) to a local user."""
+    return db.session.scalar(
+        select(ExternalLogin).where(
+            ExternalLogin.provider == provider, ExternalLogin.subject == subject
+        )
+    )
+
+
+def external_login_of(user: User, provider: str) -> ExternalLogin | None:
+    return db.session.scalar(
+        select(ExternalLogin).where(
+            ExternalLogin.user_id == user.id, ExternalLogin.provider == provider
+        )
+    )
+
+
+def link_external(
+    user: User, provider: str, subject: str, openid: str | None = None, display_name: str = ""
+) -> ExternalLogin:
+    """Link another system's account to `user`; raises ValidationFailed when that account is
+    already linked to someone else or the user already has one of this provider."""
+    if find_external(provider, subject) is not None or external_login_of(user, provider):
+        raise ValidationFailed(_l("This account is already linked."), "provider")
+    link = ExternalLogin(
+        user_id=user.id,
+        provider=provider,
+        subject=subject,
+        openid=openid,
+        display_name=display_name[:64],
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(link)
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationFailed(_l("This account is already linked."), "provider") from None
+    return link
 
 
 def authenticate(identifier: str, password: str) -> User:
