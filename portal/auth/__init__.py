@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from portal.auth import views  # noqa: E402, F401
+from portal.auth import invitation, views, wechat, wuliutong  # noqa: E402, F401

@@ -46,9 +46,13 @@ from portal.ops import (  # noqa: E402, F401
     order_print,
     order_refund,
     packing,
+    packing_services,
     rate_cards,
     rebate_rules,
     shipping,
+    site_settings,
+    staff,
     tiers,
     views,
+    warehouses,
 )

@@ -1,0 +1,1 @@
+"""A new staff member accepts an invitation by choosing a password."""

@@ -1,0 +1,1 @@
+"""WeChat login: web authorization inside WeChat and QR login on a desktop."""

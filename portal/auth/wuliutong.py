@@ -1,0 +1,1 @@
+"""Logging in with a 物流通 account."""

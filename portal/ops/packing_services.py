@@ -1,0 +1,1 @@
+"""Set-up: packing and value-added services and their prices."""

@@ -1,0 +1,1 @@
+"""Set-up: staff users, their roles and invitations."""
