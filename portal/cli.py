@@ -1,4 +1,4 @@
-"""Command-line tools: `flask create-staff` and `flask demo-data`."""
+"""Command-line tools: `flask init-admin`, `flask create-staff` and `flask demo-data`."""
 
 from pathlib import Path
 
@@ -8,12 +8,13 @@ from sqlalchemy import select
 
 from portal import demo_data
 from portal.extensions import db
-from portal.models import STAFF_ROLES, RateCard, User, Warehouse
+from portal.models import STAFF_ROLES, RateCard, User, UserRole, Warehouse
 from portal.payments_cli import register as register_payments_cli
 from portal.quote.cli import register as register_quote_cli
 from portal.rates_cli import register as register_rates_cli
 from portal.services import accounts, memberships
 from portal.services.errors import DomainError
+from portal.services.identifiers import parse_identifier
 from portal.services.rate_sheets import import_rate_card
 
 DEMO_CUSTOMER = ("13800138000", "demo-customer-2026")
@@ -44,9 +45,35 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"staff user {user.login_name} has roles: {', '.join(sorted(user.role_names))}")
 
+    @app.cli.command("init-admin")
+    @click.option("--login", "identifier", required=True, help="Mobile number or email.")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    def init_admin(identifier: str, password: str) -> None:
+        """Create the first administrator of an empty portal (refused while an active admin
+        exists: add more staff at /ops/staff)."""
+        if admin_exists():
+            raise click.ClickException(
+                "an administrator exists already; invite more staff at /ops/staff"
+            )
+        try:
+            if accounts.find_user(parse_identifier(identifier)) is not None:
+                raise click.ClickException("this login has an account already; choose another")
+            user = accounts.create_staff(identifier, password, ["admin"])
+        except DomainError as err:
+            db.session.rollback()
+            raise click.ClickException(str(err.message)) from err
+        db.session.commit()
+        click.echo(f"administrator {user.login_name} created; log in and open /ops/")
+
     @app.cli.command("demo-data")
     def demo_data() -> None:
-        """Load demo data (idempotent) and print the demo logins."""
+        """Load demo data (idempotent) and print the demo logins; refused in production, where
+        the demo accounts' published passwords would open the portal to anyone."""
+        if app.config["ENV_NAME"] == "production":
+            raise click.ClickException(
+                "demo data is refused in production (PORTAL_ENV=production): start from empty "
+                "with `flask init-admin`, as the README's production section says"
+            )
         load_demo_data()
         db.session.commit()
         click.echo("Demo logins:")
@@ -64,6 +91,18 @@ def register_cli(app: Flask) -> None:
     register_rates_cli(app)
     register_quote_cli(app)
     register_payments_cli(app)
+
+
+def admin_exists() -> bool:
+    """Whether an account that is not disabled holds the admin role (when every admin has been
+    disabled, `flask init-admin` is the way back in)."""
+    query = (
+        select(UserRole.user_id)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.role == "admin", User.is_disabled.is_(False))
+        .limit(1)
+    )
+    return db.session.scalar(query) is not None
 
 
 def load_demo_data() -> None:

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from portal.cli import DEMO_CUSTOMER, DEMO_STAFF
 from portal.extensions import db
-from portal.models import LedgerTransaction, PaymentSettings, User, Warehouse
+from portal.models import LedgerTransaction, PaymentSettings, User, UserRole, Warehouse
 from portal.services import ledger
 from tests.helpers import login, soup
 
@@ -76,3 +76,62 @@ def test_create_staff_refuses_bad_input(app):
     )
     assert result.exit_code != 0
     assert count(app, User) == 0
+
+
+def test_init_admin_makes_the_first_administrator_once(app):
+    runner = app.test_cli_runner()
+    passphrase = "a staff passphrase\na staff passphrase\n"
+    result = runner.invoke(args=["init-admin", "--login", "boss@example.com"], input=passphrase)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        boss = db.session.scalar(select(User).where(User.email == "boss@example.com"))
+        assert boss.role_names == {"admin"}
+    again = runner.invoke(args=["init-admin", "--login", "second@example.com"], input=passphrase)
+    assert again.exit_code != 0 and "/ops/staff" in again.output
+    assert count(app, User) == 1
+
+    boss_login = type("A", (), {"identifier": "boss@example.com", "password": "a staff passphrase"})
+    client = app.test_client()
+    assert login(client, boss_login).status_code == 303
+    assert client.get("/ops/").status_code == 200
+
+
+def test_init_admin_refuses_a_weak_password_or_a_taken_login_and_works_when_admins_are_disabled(
+    app, make_customer, make_staff
+):
+    runner = app.test_cli_runner()
+    weak = runner.invoke(args=["init-admin", "--login", "boss@example.com"], input="123\n123\n")
+    assert weak.exit_code != 0
+    customer = make_customer()
+    taken = runner.invoke(
+        args=["init-admin", "--login", customer.identifier],
+        input="a staff passphrase\na staff passphrase\n",
+    )
+    assert taken.exit_code != 0
+    assert count(app, UserRole) == 0
+    admin = make_staff("admin")
+    with app.app_context():
+        db.session.get(User, admin.id).is_disabled = True
+        db.session.commit()
+    back = runner.invoke(
+        args=["init-admin", "--login", "boss@example.com"],
+        input="a staff passphrase\na staff passphrase\n",
+    )
+    assert back.exit_code == 0, back.output
+
+
+def test_demo_data_is_refused_in_production(db_url):
+    from tests.conftest import make_app
+
+    production = {
+        "ENV_NAME": "production",
+        "SECRET_KEY": "x" * 40,
+        "PAYMENT_GATEWAY": "alipay",
+        "WECHAT_LOGIN": "off",
+        "WULIUTONG_LOGIN": "off",
+    }
+    app = make_app(db_url, **production)
+    result = app.test_cli_runner().invoke(args=["demo-data"])
+    assert result.exit_code != 0 and "init-admin" in result.output
+    assert count(app, User) == 0
+    assert count(app, Warehouse) == 0
