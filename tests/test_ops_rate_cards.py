@@ -97,6 +97,13 @@ def test_the_card_page_shows_channels_zones_and_surcharges(app, admin):
     assert len(page.find_all(attrs={"data-testid": "zone-row"})) == zones
     assert len(page.find_all(attrs={"data-testid": "surcharge-row"})) == surcharges
     assert page.find(attrs={"data-testid": "export-link"})["href"].endswith("/export")
+    dhl = next(r for r in found if r["data-channel-code"] == "US-EXP-DHL")
+    longest = dhl.find(attrs={"data-limit": "longest"})
+    assert longest.find(attrs={"data-fee-above": "120"}) is not None
+    assert longest.find(attrs={"data-refused-above": "270"}) is not None
+    ups = next(r for r in found if r["data-channel-code"] == "US-EXP-UPS")
+    assert ups.find(attrs={"data-limit": "longest"}).find(attrs={"data-refused-above": "270"})
+    assert ups.find(attrs={"data-fee-above": True}) is None
 
 
 def test_readers_see_the_card_without_buttons(app, make_staff, demo_card):

@@ -381,6 +381,59 @@ def test_piece_limits_charge_an_oversize_fee_per_piece():
     assert q.line(LineCode.OVERSIZE).fact("pieces") == 2
 
 
+FEE_THEN_REFUSE = {
+    "max_piece_g": 30_000,
+    "refuse_piece_g": 50_000,
+    "max_longest_side_cm": 100,
+    "refuse_longest_side_cm": 150,
+    "max_girth_cm": 200,
+    "refuse_girth_cm": 300,
+    "rounding_step_g": 100,
+}
+
+
+@pytest.mark.parametrize(
+    ("piece", "fee_pieces", "reason"),
+    [
+        (Piece(1_000, 100, 10, 10), 0, None),
+        (Piece(1_000, 101, 10, 10), 1, None),
+        (Piece(1_000, 120, 10, 10), 1, None),
+        (Piece(1_000, 150, 10, 10), 1, None),
+        (Piece(1_000, 151, 10, 10), 0, Reason.OVER_MAX_DIMENSION),
+        (Piece(1_000, 90, 60, 50), 0, None),
+        (Piece(1_000, 90, 60, 51), 1, None),
+        (Piece(1_000, 100, 100, 100), 1, None),
+        (Piece(1_000, 100, 100, 101), 0, Reason.OVER_MAX_DIMENSION),
+        (Piece(30_000), 0, None),
+        (Piece(30_001), 1, None),
+        (Piece(50_000), 1, None),
+        (Piece(50_001), 0, Reason.OVER_MAX_WEIGHT),
+        (Piece(40_000, 120, 60, 60), 1, None),
+    ],
+)
+def test_a_channel_charges_the_size_fee_and_refuses_above_a_larger_limit(piece, fee_pieces, reason):
+    oversize = surcharge("oversize", per_piece_fen=5_000)
+    ch = channel(
+        volumetric_divisor=None,
+        over_limit_action="fee",
+        surcharges=(oversize,),
+        **FEE_THEN_REFUSE,
+    )
+    q = quote(with_band(ch, PER_KG_TO_100KG), request(piece))
+    assert q.reason == reason and q.available is (reason is None)
+    if reason is None:
+        assert lines(q).get("OVERSIZE", 0) == fee_pieces * 5_000
+
+
+def test_one_piece_over_a_refusal_limit_refuses_the_whole_shipment():
+    oversize = surcharge("oversize", per_piece_fen=5_000)
+    ch = channel(
+        volumetric_divisor=None, over_limit_action="fee", surcharges=(oversize,), **FEE_THEN_REFUSE
+    )
+    q = quote(with_band(ch, PER_KG_TO_100KG), request(Piece(1_000), Piece(1_000, 160, 10, 10)))
+    assert q.reason == Reason.OVER_MAX_DIMENSION
+
+
 def test_max_chargeable_weight_always_refuses():
     ch = channel(max_chargeable_g=10_000, over_limit_action="fee")
     assert quote(ch, request(Piece(10_000))).available

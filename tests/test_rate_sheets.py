@@ -26,6 +26,9 @@ from portal.models import (
     RateZoneArea,
     Surcharge,
 )
+from portal.services import rate_cards
+from portal.services.pricing import quote
+from portal.services.pricing_types import LineCode, Piece, Reason
 from portal.services.rate_sheets import (
     RateSheetInvalid,
     card_summary,
@@ -33,6 +36,7 @@ from portal.services.rate_sheets import (
     import_rate_card,
     read_sheets,
 )
+from tests.pricing_factories import request  # noqa: E402
 
 RATE_MODELS = (RateCard, RateZone, RateZoneArea, Channel, ChannelZone, RateRow, Surcharge, DutyRule)
 
@@ -58,6 +62,9 @@ COLUMNS = {
         "max_longest_side_cm",
         "max_girth_cm",
         "over_limit",
+        "refuse_piece_kg",
+        "refuse_longest_side_cm",
+        "refuse_girth_cm",
         "categories",
         "ddp",
         "insurance_rate_pct",
@@ -130,7 +137,11 @@ ECO = {
     "min_chargeable_kg": "0.5",
     "min_charge": "20",
     "max_piece_kg": "20",
+    "max_longest_side_cm": "100",
     "over_limit": "fee",
+    "refuse_piece_kg": "30",
+    "refuse_longest_side_cm": "150",
+    "refuse_girth_cm": "300",
     "categories": "general",
     "ddp": "no",
 }
@@ -386,6 +397,8 @@ def test_csv_folder_import_converts_units(app, tmp_path):
         assert dhl.category_codes == ("general", "battery_in_equipment")
         assert (dhl.carrier, eco.carrier, eco.volumetric_divisor) == ("DHL", "", None)
         assert (dhl.over_limit_action, eco.over_limit_action) == ("refuse", "fee")
+        assert (eco.max_longest_side_cm, eco.refuse_longest_side_cm) == (100, 150)
+        assert (eco.refuse_piece_g, eco.refuse_girth_cm, dhl.refuse_piece_g) == (30_000, 300, None)
 
         zones = {
             (z.kind, z.code): [(a.country, a.region, a.postcode) for a in z.areas]
@@ -765,6 +778,21 @@ CASES = [
         {("channels", 3, "insurance_min")},
     ),
     ("fee_without_oversize_row", remove("surcharges", 5), {("channels", 3, "over_limit")}),
+    (
+        "refusal_limit_on_a_refusing_channel",
+        change("channels", 0, refuse_longest_side_cm="150"),
+        {("channels", 2, "refuse_longest_side_cm")},
+    ),
+    (
+        "refusal_limit_not_above_the_fee_limit",
+        change("channels", 1, refuse_longest_side_cm="100", refuse_piece_kg="20"),
+        {("channels", 3, "refuse_longest_side_cm"), ("channels", 3, "refuse_piece_kg")},
+    ),
+    (
+        "refusal_limit_in_scientific_notation",
+        change("channels", 1, refuse_piece_kg="3e1"),
+        {("channels", 3, "refuse_piece_kg")},
+    ),
     ("fee_without_surcharges_sheet", remove("surcharges"), {("channels", 3, "over_limit")}),
     (
         "oversize_on_refusing_channel",
@@ -983,6 +1011,22 @@ def test_unreadable_files(app, tmp_path):
         assert where(refused(tmp_path / "card.ods")) == {("card.ods", 0, "")}
         assert where(refused(tmp_path / "missing.xlsx")) == {("missing.xlsx", 0, "")}
         assert where(refused(folder)) == {("zones", 0, "")}
+
+
+def test_a_stored_fee_channel_charges_over_100_cm_and_refuses_over_150_cm(app, tmp_path):
+    with app.app_context():
+        card = import_rate_card(write_folder(tmp_path / "card", valid_card()))
+        db.session.commit()
+        eco = rate_cards.card_channel(card, "US-ECO")
+        on = card.valid_from
+        fee = quote(eco, request(Piece(1_000, 120, 10, 10), on=on))
+        plain = quote(eco, request(Piece(1_000, 100, 10, 10), on=on))
+        assert fee.available and plain.available
+        assert fee.line(LineCode.OVERSIZE).amount_fen > 0
+        assert plain.line(LineCode.OVERSIZE) is None
+        assert quote(eco, request(Piece(1_000, 151, 10, 10), on=on)).reason == (
+            Reason.OVER_MAX_DIMENSION
+        )
 
 
 # Export --------------------------------------------------------------------------------------

@@ -35,6 +35,11 @@ GOODS_CATEGORIES = (
 )
 ZONE_KINDS = ("delivery", "remote")
 OVER_LIMIT_ACTIONS = ("refuse", "fee")
+# Refusal limits only mean something where the max_* limits charge a fee instead of refusing.
+REFUSAL_LIMITS_ON_FEE_ONLY = (
+    "over_limit_action = 'fee' OR (refuse_piece_g IS NULL AND refuse_longest_side_cm IS NULL"
+    " AND refuse_girth_cm IS NULL)"
+)
 SURCHARGE_KINDS = ("remote", "fuel", "sensitive", "oversize", "handling")
 DUTY_BASES = ("goods", "goods_freight")
 
@@ -125,6 +130,11 @@ class Channel(Base):
     max_longest_side_cm: Mapped[int | None] = mapped_column(Integer)
     max_girth_cm: Mapped[int | None] = mapped_column(Integer)
     over_limit_action: Mapped[str] = mapped_column(String(10), default="refuse")
+    # On a "fee" channel the max_* limits above start the oversize fee; a piece over one of these
+    # is refused even there (an express carrier charges above 100 cm and takes nothing over 150).
+    refuse_piece_g: Mapped[int | None] = mapped_column(Integer)
+    refuse_longest_side_cm: Mapped[int | None] = mapped_column(Integer)
+    refuse_girth_cm: Mapped[int | None] = mapped_column(Integer)
     categories: Mapped[str] = mapped_column(String(200))
     is_ddp: Mapped[bool] = mapped_column(Boolean, default=False)
     insurance_rate_bp: Mapped[int | None] = mapped_column(Integer)
@@ -148,6 +158,7 @@ class Channel(Base):
             "transit_min_days > 0 AND transit_max_days >= transit_min_days", name="transit"
         ),
         CheckConstraint("volumetric_divisor IS NULL OR volumetric_divisor > 0", name="divisor"),
+        CheckConstraint(REFUSAL_LIMITS_ON_FEE_ONLY, name="refusal_limits"),
         CheckConstraint("min_charge_fen >= 0 AND insurance_min_fen >= 0", name="money"),
     )
 

@@ -1,6 +1,7 @@
 """The quote form: destination, one piece's weight and size, goods category, declared value."""
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,18 +17,20 @@ from portal.services.pricing_types import Destination, Piece, QuoteRequest
 MAX_WEIGHT_KG = Decimal(1000)
 MAX_SIDE_CM = 300
 MAX_DECLARED_CNY = Decimal(1_000_000)
+# ASCII digits with an optional point; a minus sign is read so that the form can say "more than 0".
+PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def parse_decimal(text: str | None, places: int) -> Decimal | None:
-    """A plain decimal number with at most `places` decimals, or None (never a float)."""
+    """A plain decimal number with at most `places` decimals, or None (never a float).
+
+    Only ASCII digits with an optional point and thousands commas, as the intake and packing
+    forms take them: no plus sign, exponent ("1e3"), "NaN" or other scripts' digits."""
     text = (text or "").strip().replace(",", "")
-    if not text or len(text) > 20:
+    if not text or len(text) > 20 or not PLAIN_DECIMAL.fullmatch(text):
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value.as_tuple().exponent < -places:
+    value = Decimal(text)
+    if value.as_tuple().exponent < -places:
         return None
     return value
 

@@ -208,10 +208,18 @@ class _Pricing:
             raise Unavailable(Reason.CATEGORY_NOT_ALLOWED, zone.code)
 
     def _check_piece_limits(self, zone: ZoneRates) -> int:
-        """Count pieces over a limit; on a refusing channel the first one makes it unavailable."""
+        """Count pieces over a limit; on a refusing channel the first one makes it unavailable,
+        as does a piece over a refusal limit on a fee channel."""
         ch = self.channel
         over = 0
         for piece in self.request.pieces:
+            if _over(piece.weight_g, ch.refuse_piece_g):
+                raise Unavailable(Reason.OVER_MAX_WEIGHT, zone.code)
+            if piece.has_dimensions and (
+                _over(piece.longest_side_cm, ch.refuse_longest_side_cm)
+                or _over(piece.girth_cm, ch.refuse_girth_cm)
+            ):
+                raise Unavailable(Reason.OVER_MAX_DIMENSION, zone.code)
             too_heavy = _over(piece.weight_g, ch.max_piece_g)
             too_big = piece.has_dimensions and (
                 _over(piece.longest_side_cm, ch.max_longest_side_cm)

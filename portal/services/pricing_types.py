@@ -134,6 +134,10 @@ class ChannelRates:
     max_longest_side_cm: int | None = None
     max_girth_cm: int | None = None
     over_limit_action: str = "refuse"
+    # Refused above these even when over_limit_action is "fee" (None: no such limit).
+    refuse_piece_g: int | None = None
+    refuse_longest_side_cm: int | None = None
+    refuse_girth_cm: int | None = None
     is_ddp: bool = False
     insurance_percent: Decimal | None = None
     insurance_min_fen: int = 0

@@ -153,6 +153,9 @@ SPECS: tuple[SheetSpec, ...] = (
             Column("max_longest_side_cm", optional(whole), False),
             Column("max_girth_cm", optional(whole), False),
             Column("over_limit", required(choice(OVER_LIMIT_ACTIONS))),
+            Column("refuse_piece_kg", optional(positive_kg), False),
+            Column("refuse_longest_side_cm", optional(whole), False),
+            Column("refuse_girth_cm", optional(whole), False),
             Column("categories", required(categories)),
             Column("ddp", yes_no),
             Column("insurance_rate_pct", optional(percent), False),
@@ -223,6 +226,12 @@ SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 SHEET_NAMES = tuple(SPEC_BY_NAME)
 
 # Surcharge columns a kind may fill (refuse and fuel_applies count as filled when "yes").
+# Each refusal limit of a channel and the fee limit it must lie above.
+REFUSAL_LIMIT_COLUMNS = {
+    "refuse_piece_kg": "max_piece_kg",
+    "refuse_longest_side_cm": "max_longest_side_cm",
+    "refuse_girth_cm": "max_girth_cm",
+}
 KIND_COLUMNS = {
     "fuel": {"percent", "valid_from", "valid_to"},
     "remote": {"remote_list", "refuse", "per_kg", "minimum", "fuel_applies"},
@@ -537,6 +546,7 @@ class _Checker:
             self.add("channels", 2, "", _l("Add at least one channel."))
         for row in rows:
             self._check_transit_days(row)
+            self._check_refusal_limits(row)
             if row.get("volumetric_divisor") is None and row.get("volumetric_min_side_cm"):
                 self.add(
                     "channels",
@@ -566,6 +576,23 @@ class _Checker:
             else:
                 channels[row["code"]] = row
         return channels
+
+    def _check_refusal_limits(self, row: Parsed) -> None:
+        """Refusal limits belong to fee channels and must lie above the fee's own limit."""
+        for refuse, fee in REFUSAL_LIMIT_COLUMNS.items():
+            if row.get(refuse) is None:
+                continue
+            if row.has("over_limit") and row["over_limit"] != "fee":
+                message = _l(
+                    "Only for channels with over_limit = fee (%(column)s refuses already).",
+                    column=fee,
+                )
+                self.add("channels", row.number, refuse, message)
+            elif row.get(fee) is not None and row[refuse] <= row[fee]:
+                message = _l(
+                    "Must be greater than %(column)s, where the oversize fee starts.", column=fee
+                )
+                self.add("channels", row.number, refuse, message)
 
     def _check_areas(self, sheet: str, key: str) -> dict[str, list[Parsed]]:
         groups: dict[str, list[Parsed]] = {}
@@ -998,6 +1025,9 @@ def _build_channel(row: Parsed, index: int) -> Channel:
         max_longest_side_cm=row["max_longest_side_cm"],
         max_girth_cm=row["max_girth_cm"],
         over_limit_action=row["over_limit"],
+        refuse_piece_g=row["refuse_piece_kg"],
+        refuse_longest_side_cm=row["refuse_longest_side_cm"],
+        refuse_girth_cm=row["refuse_girth_cm"],
         categories=",".join(row["categories"]),
         is_ddp=row["ddp"],
         insurance_rate_bp=row["insurance_rate_pct"],
@@ -1087,6 +1117,9 @@ def _table_rows(card: RateCard) -> dict[str, list[list[Any]]]:
                 channel.max_longest_side_cm,
                 channel.max_girth_cm,
                 channel.over_limit_action,
+                _units(channel.refuse_piece_g, 3),
+                channel.refuse_longest_side_cm,
+                channel.refuse_girth_cm,
                 channel.categories,
                 _flag(channel.is_ddp),
                 _units(channel.insurance_rate_bp, 2),
