@@ -24,7 +24,7 @@ from portal.models import (
 from portal.models import base as model_base
 from portal.models.base import is_id
 from portal.services import audit, images, notifications, storage
-from portal.services.errors import DomainError, ValidationFailed
+from portal.services.errors import DomainError, FieldErrors, ValidationFailed
 from portal.services.intake import CLAIM_REASON, parse_tracking_no
 from portal.services.text import has_control_characters
 from portal.services.unclaimed import get_unclaimed
@@ -41,13 +41,8 @@ NOT_MATCHING = _l("This tracking number does not match the parcel.")
 OTHER_OWNER = _l("Another customer has proved that this parcel is theirs.")
 
 
-class InvalidClaim(ValidationFailed):
-    """Some fields of a claim are not acceptable; `errors` maps each bad field to its message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidClaim(FieldErrors):
+    """Some fields of a claim are not acceptable."""
 
 
 class ClaimNotFound(DomainError):

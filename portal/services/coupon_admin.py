@@ -6,7 +6,6 @@ InvalidTemplate naming each bad field, so the page can show every message at onc
 """
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -20,7 +19,7 @@ from portal.models import Coupon, CouponTemplate, User, UserRole, utcnow
 from portal.services import audit, coupons
 from portal.services.amounts import parse_yuan
 from portal.services.coupons import CouponRefused
-from portal.services.errors import ValidationFailed
+from portal.services.errors import FieldErrors, ValidationFailed
 from portal.services.rate_cards import BUSINESS_ZONE
 
 MAX_VALUE_FEN = 10_000_00
@@ -55,13 +54,8 @@ FIELDS = (
 CHECKBOXES = ("claimable", "for_new_customers", "is_active")
 
 
-class InvalidTemplate(ValidationFailed):
-    """Some fields are not acceptable; `errors` maps each bad field to its message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidTemplate(FieldErrors):
+    """Some fields of a coupon template are not acceptable."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Domain errors carry a user-facing message (lazily translated) and, optionally, the form field."""
 
+from collections.abc import Mapping
+
 
 class DomainError(Exception):
     """A business rule refused the act; nothing was written."""
@@ -12,6 +14,16 @@ class DomainError(Exception):
 
 class ValidationFailed(DomainError):
     """An input is not acceptable (wrong format, taken, unknown code)."""
+
+
+class FieldErrors(ValidationFailed):
+    """Several fields of one form are not acceptable; `errors` maps each bad field to its
+    message (the first one is also `field` and `message`)."""
+
+    def __init__(self, errors: Mapping[str, object]):
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field)
+        self.errors = dict(errors)
 
 
 class ShortOfMoney(DomainError):

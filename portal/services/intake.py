@@ -18,7 +18,7 @@ from portal.models import Parcel, ParcelEvent, ParcelPhoto, UnclaimedParcel, Use
 from portal.models import base as model_base
 from portal.models.base import is_id
 from portal.services import audit, couriers, images, notifications, rate_cards
-from portal.services.errors import DomainError, ValidationFailed
+from portal.services.errors import DomainError, FieldErrors, ValidationFailed
 from portal.services.parcel_fields import InvalidFields, parse_parcel
 from portal.services.parcels import ParcelNotFound
 from portal.services.text import has_control_characters
@@ -44,13 +44,8 @@ _CM = re.compile(r"[0-9]{1,3}")
 PHOTO_REQUIRED = _l("Add at least one photo of the parcel.")
 
 
-class InvalidMeasurements(ValidationFailed):
-    """Some measured values are not acceptable; `errors` maps each bad field to its message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidMeasurements(FieldErrors):
+    """Some measured values are not acceptable."""
 
 
 class AlreadyReceived(DomainError):

@@ -23,7 +23,7 @@ from portal.models import (
 )
 from portal.quote.labels import REASON_TEXTS
 from portal.services import audit, images, notifications, order_discounts, rate_cards
-from portal.services.errors import DomainError, ValidationFailed
+from portal.services.errors import DomainError, FieldErrors, ValidationFailed
 from portal.services.images import StoredImage
 from portal.services.order_states import STAFF, transition
 from portal.services.pricing import quote
@@ -46,13 +46,8 @@ _CM = re.compile(r"[0-9]{1,3}")
 _YUAN = re.compile(r"[+-]?[0-9]{1,5}(\.[0-9]{1,2})?")
 
 
-class InvalidFields(ValidationFailed):
-    """Some fields of the packing form are not acceptable; `errors` maps field -> message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidFields(FieldErrors):
+    """Some fields of the packing form are not acceptable."""
 
 
 class NotPackable(DomainError):

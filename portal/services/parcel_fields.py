@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from portal.models import GOODS_CATEGORIES
 from portal.quote.labels import CATEGORY_LABELS
 from portal.services import couriers
-from portal.services.errors import ValidationFailed
+from portal.services.errors import FieldErrors
 from portal.services.text import has_control_characters
 
 MAX_CONTENTS = 100
@@ -35,13 +35,8 @@ TOO_MANY_COLUMNS = _l(
 TEXT_CONTROL = _l("Remove the line breaks and control characters from this field.")
 
 
-class InvalidFields(ValidationFailed):
-    """Some fields of a parcel are not acceptable; `errors` maps each bad field to its message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidFields(FieldErrors):
+    """Some fields of a parcel are not acceptable."""
 
 
 @dataclass(frozen=True)

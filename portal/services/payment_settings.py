@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import PaymentSettings, User, utcnow
 from portal.models.recharge import QR_CHANNELS
 from portal.services import audit, images, storage
-from portal.services.errors import DomainError, ValidationFailed
+from portal.services.errors import DomainError, FieldErrors, ValidationFailed
 from portal.services.text import clean_line
 
 SETTINGS_ID = 1
@@ -25,13 +25,8 @@ class SettingsChanged(DomainError):
     """Someone saved the settings since this form was opened; nothing was changed."""
 
 
-class InvalidSettings(ValidationFailed):
-    """Some fields are not acceptable; `errors` maps each bad field to its message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidSettings(FieldErrors):
+    """Some payment settings are not acceptable."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ record; the newest row is in force.
 """
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,7 +16,7 @@ from portal.extensions import db
 from portal.models import LedgerAccount, RebateRule, ReferralRebate, User
 from portal.services import audit
 from portal.services.amounts import parse_yuan
-from portal.services.errors import ValidationFailed
+from portal.services.errors import FieldErrors, ValidationFailed
 
 MAX_PERCENT = Decimal(50)
 MAX_DAYS = 3650
@@ -26,13 +25,8 @@ PERCENT = re.compile(r"(0|[1-9][0-9]?)(\.[0-9]{1,2})?")
 DAYS = re.compile(r"[1-9][0-9]{0,3}")
 
 
-class InvalidRule(ValidationFailed):
-    """Some fields are not acceptable; `errors` maps each bad field to its message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidRule(FieldErrors):
+    """Some fields of a rebate rule are not acceptable."""
 
 
 @dataclass(frozen=True)

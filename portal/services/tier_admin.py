@@ -2,7 +2,6 @@
 coupons a member gets each month. Every field is checked before anything is written."""
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,7 +12,7 @@ from portal.extensions import db
 from portal.models import CouponTemplate, MembershipTier, User
 from portal.services import audit
 from portal.services.amounts import parse_yuan
-from portal.services.errors import ValidationFailed
+from portal.services.errors import FieldErrors, ValidationFailed
 
 MAX_PRICE_FEN = 100_000_00
 MAX_DAYS = 3650
@@ -34,13 +33,8 @@ FIELDS = (
 )
 
 
-class InvalidTier(ValidationFailed):
-    """Some fields are not acceptable; `errors` maps each bad field to its message."""
-
-    def __init__(self, errors: Mapping[str, object]):
-        field, message = next(iter(errors.items()))
-        super().__init__(message, field)
-        self.errors = dict(errors)
+class InvalidTier(FieldErrors):
+    """Some fields of a membership tier are not acceptable."""
 
 
 @dataclass(frozen=True)
