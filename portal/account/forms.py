@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -16,6 +16,26 @@ class ChangePasswordForm(FlaskForm):
         _l("Repeat new password"),
         validators=[
             DataRequired(_l("Repeat the new password.")),
+            EqualTo("new_password", _l("The two passwords differ.")),
+        ],
+    )
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField(
+        _l("Mobile number"),
+        validators=[DataRequired(_l("Enter your mobile number.")), Length(max=32)],
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Choose a password."))]
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[
+            DataRequired(_l("Repeat the password.")),
             EqualTo("new_password", _l("The two passwords differ.")),
         ],
     )

@@ -1,22 +1,37 @@
-"""The customer's account: profile and password."""
+"""The customer's account: profile, password, mobile number and the WeChat link."""
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required, login_user
 
 from portal.account import bp
-from portal.account.forms import ChangePasswordForm
+from portal.account.forms import ChangePasswordForm, PhoneForm, SetPasswordForm
+from portal.auth.wechat import begin as begin_wechat
 from portal.extensions import db
 from portal.forms import add_error
+from portal.gateways.wechat_config import flow_for
+from portal.gateways.wechat_config import is_enabled as wechat_enabled
 from portal.htmx import hx_redirect, page_or_partial
-from portal.services import accounts
+from portal.security import safe_next
+from portal.services import accounts, login_methods, wechat_login
 from portal.services.errors import DomainError
+
+
+def _account_page(status: int = 200):
+    wechat = accounts.external_login_of(current_user, wechat_login.PROVIDER)
+    can_unbind = wechat is not None and wechat_login.has_other_login(
+        current_user, wechat_login.PROVIDER
+    )
+    page = render_template(
+        "account/index.html", wechat_enabled=wechat_enabled(), wechat=wechat, can_unbind=can_unbind
+    )
+    return page, status
 
 
 @bp.route("/")
 @login_required
 def index():
-    return render_template("account/index.html")
+    return _account_page()
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -44,3 +59,77 @@ def password():
     return page_or_partial(
         "account/password.html", "account/_password_form.html", status, form=form
     )
+
+
+@bp.route("/phone", methods=["GET", "POST"])
+@login_required
+def phone():
+    """Add a mobile number to an account without one (asked after a first WeChat login, may
+    be skipped: `next` is where the customer was going)."""
+    next_url = safe_next(request.args.get("next"), url_for("account.index"))
+    if current_user.phone:
+        return redirect(next_url)
+    form = PhoneForm()
+    if form.validate_on_submit():
+        try:
+            login_methods.add_phone(current_user, form.phone.data)
+        except DomainError as err:
+            db.session.rollback()
+            add_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("Your mobile number has been saved."), "success")
+            return hx_redirect(next_url)
+    status = 422 if form.is_submitted() else 200
+    return page_or_partial(
+        "account/phone.html", "account/_phone_form.html", status, form=form, next_url=next_url
+    )
+
+
+@bp.route("/set-password", methods=["GET", "POST"])
+@fresh_login_required
+def set_password():
+    """Choose a first password (accounts made by a WeChat or 物流通 login have none)."""
+    if current_user.password_hash:
+        return redirect(url_for("account.password"))
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            login_methods.set_first_password(current_user, form.new_password.data)
+        except DomainError as err:
+            db.session.rollback()
+            add_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("Your password has been set."), "success")
+            return hx_redirect(url_for("account.index"))
+    status = 422 if form.is_submitted() else 200
+    return page_or_partial(
+        "account/set_password.html", "account/_set_password_form.html", status, form=form
+    )
+
+
+@bp.route("/wechat/bind")
+@fresh_login_required
+def wechat_bind():
+    """Go to WeChat to link it to this account (the callback finishes the bind, for this
+    session only). A link, not a form: CSP form-action would stop a form's redirect to WeChat."""
+    if not wechat_enabled():
+        abort(404)
+    flow = flow_for(request.user_agent.string)
+    return begin_wechat("bind", flow, url_for("account.index"), user_id=current_user.id)
+
+
+@bp.route("/wechat/unbind", methods=["POST"])
+@login_required
+def wechat_unbind():
+    """Remove the WeChat link, if the account can still log in another way."""
+    try:
+        wechat_login.unbind_wechat(current_user)
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return _account_page(422)
+    db.session.commit()
+    flash(_("WeChat is no longer linked to your account."), "success")
+    return hx_redirect(url_for("account.index"))
