@@ -3,6 +3,7 @@
 import os
 
 from flask import Flask
+from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import database
@@ -23,6 +24,7 @@ from portal.i18n import (
 )
 from portal.requests import PortalRequest
 from portal.security import install_security_headers
+from portal.services import site_settings
 from portal.services.accounts import load_session_user
 
 MIGRATIONS_DIR = os.path.join(
@@ -75,6 +77,8 @@ def _init_extensions(app: Flask) -> None:
         return {
             "language_names": LANGUAGE_NAMES,
             "current_locale": select_locale(),
+            # The site name, contacts and notice (header, title, footer): read when first used.
+            "site": LocalProxy(site_settings.cached),
             **bound_gettext(),
         }
 
@@ -100,6 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.quote import bp as quote_bp
     from portal.recharge import bp as recharge_bp
     from portal.wallet import bp as wallet_bp
+    from portal.wechat_simulator import register as register_wechat_simulator
+    from portal.wuliutong_simulator import register as register_wuliutong_simulator
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -117,3 +123,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(coupons_bp, url_prefix="/coupons")
     app.register_blueprint(member_bp, url_prefix="/member")
     register_gateway_simulator(app)
+    register_wechat_simulator(app)
+    register_wuliutong_simulator(app)

@@ -93,6 +93,11 @@ class Config:
     WULIUTONG_CLIENT_ID = os.environ.get("WULIUTONG_CLIENT_ID", "")
     WULIUTONG_SECRET = os.environ.get("WULIUTONG_SECRET", "")
     WULIUTONG_TIMEOUT_SECONDS = 5
+    # How long a worker may show site settings saved by another worker (services/site_settings).
+    SITE_SETTINGS_CACHE_SECONDS = 5.0
+
+    # The stand-in's test switch: when True it does not answer (the in-process call times out).
+    WULIUTONG_SIMULATOR_DOWN = False
 
 
 class ProductionConfig(Config):
@@ -122,6 +127,9 @@ class TestConfig(Config):
     GATEWAY_SIMULATOR_AUTODELIVER = False
     WECHAT_LOGIN = "simulator"
     WULIUTONG_LOGIN = "simulator"
+    # Each test starts with the cache cleared (tests/conftest.py) and every save clears it, so
+    # a request reads the settings only after they changed: query counts stay the same.
+    SITE_SETTINGS_CACHE_SECONDS = float("inf")
 
 
 def config_from_env() -> type[Config]:

@@ -276,9 +276,14 @@ def roles_for(path: str) -> list[str]:
     return ["admin"] if path.startswith("/ops/") else ["visitor", "customer"]
 
 
-# The signed payment notification, and the gateway simulator standing in for an outside service
-# (never mounted in production), are the documented exemptions (tests/test_online_recharge.py).
-CSRF_EXEMPT = {"/recharge/notify/alipay", "/simulator/gateway.do", "/simulator/pay"}
+# The signed payment notification, and the simulators standing in for outside services (never
+# mounted in production), are the documented exemptions (tests/test_online_recharge.py).
+CSRF_EXEMPT = {
+    "/recharge/notify/alipay",
+    "/simulator/gateway.do",
+    "/simulator/pay",
+    "/wuliutong-simulator/api/v1/accounts/verify",
+}
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from portal.forms import strip
+from portal.forms import printable, strip
 
 
 class LoginForm(FlaskForm):
@@ -17,6 +17,25 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=1024)]
+    )
+    remember = BooleanField(_l("Keep me logged in for 30 days"))
+
+
+class WuliutongLoginForm(FlaskForm):
+    """Log in with an account of the 物流通 sister system (checked there, never stored here)."""
+
+    account = StringField(
+        _l("物流通 account"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Enter your 物流通 account.")),
+            Length(max=128),
+            printable,
+        ],
+    )
+    password = PasswordField(
+        _l("物流通 password"),
+        validators=[DataRequired(_l("Enter your 物流通 password.")), Length(max=1024)],
     )
     remember = BooleanField(_l("Keep me logged in for 30 days"))
 
