@@ -33,7 +33,7 @@ from portal.models import (
 )
 from portal.models.ledger import SQLITE_GUARDS
 from portal.quote.fragment_cache import fragments
-from portal.services import accounts, ledger, rate_cards
+from portal.services import accounts, ledger, rate_cards, site_settings
 from portal.services.rate_sheets import import_rate_card
 from tests.pg_server import PostgresServer, find_bindir
 
@@ -118,9 +118,11 @@ def empty_all_tables() -> None:
 
 
 def forget_rate_cards() -> None:
-    """Rate cards and quote fragments are cached per process; each test starts without them."""
+    """Rate cards, quote fragments and site settings are cached per process; each test starts
+    without them."""
     rate_cards.clear_caches()
     fragments.clear()
+    site_settings.clear_cache()
 
 
 # One app per database per test process, reused by every test: building an app compiles every
@@ -148,6 +150,8 @@ def reset_app(app: Flask, db_url: str) -> None:
 def app(db_url):
     app = shared_app(db_url)
     forget_rate_cards()
+    with app.app_context():
+        site_settings.cached()  # read now, so the test's first request costs what later ones do
     yield app
     with app.app_context():
         db.session.remove()

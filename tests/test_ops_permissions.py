@@ -26,6 +26,9 @@ ARGUMENT_VALUES: dict[str, object] = {
     "channel": "wechat",
     "template_id": 999999,
     "tier_id": 999999,
+    "user_id": 999999,
+    "warehouse_id": 999999,
+    "service_id": 999999,
 }
 WHO = ("visitor", "customer", *STAFF_ROLES)
 

@@ -37,8 +37,9 @@ OBJECT_ARGUMENTS = {
     "recharge_no",
 }
 # An unclaimed parcel belongs to nobody until a claim is approved: any customer may claim it.
-# The collection QR images are the company's, shown to every customer.
-VARIANT_ARGUMENTS = {"size", "fmt", "filename", "unclaimed_id", "channel"}
+# The collection QR images are the company's, shown to every customer. A staff invitation's
+# token is its own secret (tests/test_ops_staff.py).
+VARIANT_ARGUMENTS = {"size", "fmt", "filename", "unclaimed_id", "channel", "token"}
 OWNED_RULES = [
     r
     for r in RULES

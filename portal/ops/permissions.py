@@ -81,7 +81,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Online payments
     "ops.online_reconcile": FINANCE,
     # Set-up: warehouses and packing services
+    "ops.warehouses": ADMIN,
+    "ops.warehouse": ADMIN,
+    "ops.warehouse_active": ADMIN,
+    "ops.packing_services": ADMIN,
+    "ops.packing_service": ADMIN,
+    "ops.packing_service_active": ADMIN,
     # Set-up: staff users and site settings
+    "ops.staff": ADMIN,
+    "ops.staff_member": ADMIN,
+    "ops.staff_active": ADMIN,
+    "ops.staff_invite": ADMIN,
+    "ops.site_settings": ADMIN,
 }
 
 

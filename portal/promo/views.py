@@ -13,7 +13,7 @@ from portal.htmx import hx_redirect, page_or_partial
 from portal.paging import parse_page
 from portal.promo import bp
 from portal.promo.forms import BindInviterForm, WithdrawForm
-from portal.services import amounts, invite_poster, promotion, rebates
+from portal.services import amounts, invite_poster, promotion, rebates, site_settings
 from portal.services.errors import DomainError
 from portal.services.rebate_rules import current_rule
 
@@ -67,7 +67,7 @@ def index():
 def poster():
     """The invite poster as a PNG, in the reader's language; ?download=1 saves it as a file."""
     png = invite_poster.render(
-        current_app.config["SITE_NAME"],
+        site_settings.site_name(),
         _("Invite friends, save on shipping together"),
         _("Scan to register; your friend is linked to you"),
         _("Invite code %(code)s", code=current_user.invite_code),
