@@ -94,12 +94,12 @@ def register_cli(app: Flask) -> None:
 
 
 def admin_exists() -> bool:
-    """Whether an account that is not disabled holds the admin role (when every admin has been
-    disabled, `flask init-admin` is the way back in)."""
+    """Whether an admin can log in (when every admin has been disabled, or none has accepted
+    their invitation yet, `flask init-admin` is the way back in)."""
     query = (
         select(UserRole.user_id)
         .join(User, User.id == UserRole.user_id)
-        .where(UserRole.role == "admin", User.is_disabled.is_(False))
+        .where(UserRole.role == "admin", *accounts.CAN_LOG_IN)
         .limit(1)
     )
     return db.session.scalar(query) is not None

@@ -8,7 +8,9 @@ PostgreSQL: pool_pre_ping and statement/lock timeouts so a stuck query fails fas
 """
 
 import contextvars
+import functools
 import os
+from collections.abc import Callable
 
 from flask import Flask, request
 from sqlalchemy import event
@@ -73,6 +75,19 @@ def install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return  # e.g. a migration's autocommit block, which must stay outside a transaction
         connection.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
+
+
+def writes(view: Callable) -> Callable:
+    """For a GET view that writes (the WeChat login callback): on SQLite its transaction opens
+    with BEGIN IMMEDIATE like a POST's, so a parallel write makes it wait instead of failing
+    with "database is locked". The view must be the first to touch the database."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        _read_only.set(False)
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def mark_request_read_only(app: Flask) -> None:

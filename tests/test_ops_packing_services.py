@@ -104,11 +104,11 @@ def test_a_switched_off_service_is_no_longer_offered_in_the_wizard(app, admin):
     with app.app_context():
         service_id = add_service(client)
     url = f"/ops/packing-services/{service_id}/active"
-    assert post(client, url, {"active": ""}, headers=HTMX).status_code == 204
+    assert post(client, url, {"active": "0"}, headers=HTMX).status_code == 204
     with app.app_context():
         assert active_packing_services() == []
         assert db.session.get(PackingService, service_id).is_active is False
-    assert post(client, url, {"active": "y"}).status_code == 303
+    assert post(client, url, {"active": "1"}).status_code == 303
     with app.app_context():
         assert [s.id for s in active_packing_services()] == [service_id]
         actions = db.session.scalars(
@@ -154,7 +154,9 @@ def test_a_bad_service_is_422_beside_the_field_and_nothing_is_saved(app, admin, 
     assert field_error(response, field)
     assert soup(response).find(id="packing-service-form") and b"<html" not in response.data
     if field != "code":
-        response = post(client, f"/ops/packing-services/{taken_id}", {**GOOD, **changes})
+        edit = f"/ops/packing-services/{taken_id}"
+        version = soup(client.get(edit)).find("input", attrs={"name": "version"})["value"]
+        response = post(client, edit, {**GOOD, **changes, "version": version})
         assert response.status_code == 422 and field_error(response, field)
     with app.app_context():
         assert count(PackingService) == 1

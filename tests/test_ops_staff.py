@@ -118,21 +118,19 @@ def test_reissued_expired_and_unknown_links_are_refused(app, admin):
     assert user_by_phone(app, "+8613812345678").password_hash is None
 
 
-def test_inviting_an_existing_account_adds_the_roles_only(app, admin, make_customer):
+def test_a_login_that_has_an_account_cannot_be_invited(app, admin, make_customer, make_staff):
+    """Logins are not verified: whoever registered the number would get into the console."""
     customer = make_customer("13900001111")
-    response = invite(admin, "139 0000 1111", ["finance"])
-    assert response.status_code == 200
-    assert soup(response).find(attrs={"data-testid": "invited-existing"})
-    assert soup(response).find(attrs={"data-testid": "invitation-link"}) is None
-    assert roles_of(app, customer.id) == {"finance"}
-    assert login(app.test_client(), customer).status_code == 303
+    staff = make_staff("warehouse")
+    for identifier in ("139 0000 1111", staff.identifier):
+        refused = invite(admin, identifier, ["admin"])
+        assert refused.status_code == 422 and field_error(refused, "identifier")
+    assert roles_of(app, customer.id) == set()
+    assert roles_of(app, staff.id) == {"warehouse"}
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StaffInvitation)) == 0
-    refused = invite(admin, "13900001111", ["service"])
-    assert refused.status_code == 422 and field_error(refused, "identifier")
-    assert roles_of(app, customer.id) == {"finance"}
     # A staff member with a password needs no new link.
-    assert post(admin, f"/ops/staff/{customer.id}/invite").status_code == 422
+    assert post(admin, f"/ops/staff/{staff.id}/invite").status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -234,6 +232,16 @@ def test_the_last_active_admin_cannot_be_demoted_or_disabled(app, admin, make_st
     assert post(admin, f"/ops/staff/{other.id}/active", {"active": "1"}).status_code == 303
     done = post(admin, f"/ops/staff/{me}", {"roles": ["service"]})
     assert (done.status_code, done.headers["Location"]) == (303, "/ops/")
+    assert roles_of(app, me) == {"service"}
+
+
+def test_an_admin_still_invited_does_not_count_until_they_set_a_password(app, admin):
+    me = admin.account.id
+    answer = invite(admin, "13812345678", ["admin"])
+    assert answer.status_code == 200
+    assert post(admin, f"/ops/staff/{me}", {"roles": ["service"]}).status_code == 409
+    assert accept(app.test_client(), link_of(answer)).status_code == 303
+    assert post(admin, f"/ops/staff/{me}", {"roles": ["service"]}).status_code == 303
     assert roles_of(app, me) == {"service"}
 
 

@@ -108,19 +108,21 @@ def test_switching_off_hides_the_address_from_customers_and_on_shows_it(app, adm
     client, _ = admin
     warehouse_id = make_warehouse()
     url = f"/ops/warehouses/{warehouse_id}/active"
-    assert post(client, url, {"active": ""}).status_code == 303
+    assert post(client, url, {"active": "0"}).status_code == 303
     with app.app_context():
         assert active_warehouses() == []
         assert db.session.get(Warehouse, warehouse_id) is not None
     listed = soup(client.get("/ops/warehouses"))
     assert listed.find(attrs={"data-testid": "no-active-warehouse"})
-    assert post(client, url, {"active": ""}).status_code == 303  # already off: nothing to record
-    assert post(client, url, {"active": "y"}, headers=HTMX).status_code == 204
+    assert post(client, url, {"active": "0"}).status_code == 303  # already off: nothing to record
+    assert post(client, url, {"active": "1"}, headers=HTMX).status_code == 204
     with app.app_context():
         assert [w.id for w in active_warehouses()] == [warehouse_id]
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions == ["warehouse.deactivate", "warehouse.activate"]
-    assert post(client, "/ops/warehouses/999999/active", {"active": "y"}).status_code == 404
+    assert post(client, "/ops/warehouses/999999/active", {"active": "1"}).status_code == 404
+    for tampered in ("", "y", "２"):
+        assert post(client, url, {"active": tampered}).status_code == 400
 
 
 BAD = [
@@ -149,8 +151,10 @@ def test_a_bad_warehouse_is_422_beside_the_field_and_nothing_is_saved(
 ):
     client, _ = admin
     warehouse_id = make_warehouse()
-    for url in ("/ops/warehouses", f"/ops/warehouses/{warehouse_id}"):
-        response = post(client, url, {**GOOD, **changes}, headers=HTMX)
+    edit = f"/ops/warehouses/{warehouse_id}"
+    version = soup(client.get(edit)).find("input", attrs={"name": "version"})["value"]
+    for url in ("/ops/warehouses", edit):
+        response = post(client, url, {**GOOD, **changes, "version": version}, headers=HTMX)
         assert response.status_code == 422, url
         assert field_error(response, field), url
         assert soup(response).find(id="warehouse-form") and b"<html" not in response.data

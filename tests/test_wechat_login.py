@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import ExternalLogin, User
+from tests.conftest import run_together
 from tests.helpers import field_error, login, post, soup
 from tests.test_wechat_protocol import (
     callback_path,
@@ -17,6 +18,7 @@ from tests.test_wechat_protocol import (
     events,
     is_logged_in,
     log_in_with_wechat,
+    start,
     use_browser,
 )
 
@@ -173,3 +175,19 @@ def test_the_only_way_to_log_in_cannot_be_unbound_until_a_password_is_set(app, c
 @pytest.mark.parametrize("path", ["/account/phone", "/account/set-password"])
 def test_the_new_pages_need_a_login(client, path):
     assert urlsplit(client.get(path).headers["Location"]).path == "/auth/login"
+
+
+def test_two_first_logins_of_one_wechat_at_once_make_one_account(app):
+    """Both callbacks write on a GET: on SQLite they queue (BEGIN IMMEDIATE), on PostgreSQL the
+    second meets the first's link; both end logged in to the one account."""
+    clients = [app.test_client() for _ in range(2)]
+    callbacks = [
+        callback_path(consent(c, start(c), openid="oTWIN-openid", unionid="uTWIN-union"))
+        for c in clients
+    ]
+    answers = run_together(app, 2, lambda i: clients[i].get(callbacks[i]).status_code)
+    assert answers == [303, 303]
+    with app.app_context():
+        assert users() == 1
+        assert db.session.scalar(select(func.count()).select_from(ExternalLogin)) == 1
+    assert all(is_logged_in(c) for c in clients)

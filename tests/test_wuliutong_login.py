@@ -1,5 +1,5 @@
 """Logging in with a 物流通 account through the stand-in: first login creates and links, later
-logins find the link, a verified mobile number links the existing customer, refusals, the
+logins find the link, an existing customer links it on the account page, refusals, the
 sister system not answering, throttling, and no 物流通 password anywhere in the database."""
 
 from dataclasses import replace
@@ -72,14 +72,14 @@ def test_first_login_creates_and_links_a_customer_later_logins_find_it(app, clie
     assert links(app) == [(user_id, provider, subject)] and user_count(app) == 1
 
 
-def test_a_verified_mobile_number_links_the_existing_customer(app, client, make_customer):
-    customer = make_customer(DEMO.phone.removeprefix("+86"))
+def test_a_customer_with_the_same_mobile_number_is_not_joined(app, client, make_customer):
+    """Our numbers are not verified: whoever registered the number must not get in."""
+    squatter = make_customer(DEMO.phone.removeprefix("+86"))
     assert log_in(client).status_code == 303
-    assert links(app) == [(customer.id, "wuliutong", DEMO.account_id)]
-    assert user_count(app) == 1
-    # The customer's own password still works as before.
-    post(client, "/auth/logout")
-    assert login(client, customer).status_code == 303
+    [(user_id, _, _)] = links(app)
+    assert user_id != squatter.id and user_count(app) == 2
+    with app.app_context():
+        assert db.session.get(User, user_id).phone is None
 
 
 def test_a_staff_account_with_that_number_is_not_linked(app, client, make_staff):
@@ -89,6 +89,32 @@ def test_a_staff_account_with_that_number_is_not_linked(app, client, make_staff)
     assert user_id != staff.id
     with app.app_context():
         assert db.session.get(User, user_id).phone is None
+
+
+def test_a_logged_in_customer_links_their_wuliutong_account_on_the_account_page(
+    app, client, make_customer
+):
+    customer = make_customer()
+    login(client, customer)
+    page = soup(client.get("/account/"))
+    assert page.find(attrs={"data-testid": "login-method-wuliutong"})["data-present"] == "no"
+    wrong = post(client, "/account/wuliutong", {"account": DEMO.name, "password": "nope"})
+    assert wrong.status_code == 422 and field_error(wrong, "account")
+    assert links(app) == []
+    linked = post(client, "/account/wuliutong", {"account": DEMO.name, "password": DEMO.password})
+    assert linked.status_code == 303
+    assert links(app) == [(customer.id, "wuliutong", DEMO.account_id)]
+    page = soup(client.get("/account/"))
+    assert page.find(attrs={"data-testid": "login-method-wuliutong"})["data-present"] == "yes"
+    # Now the 物流通 login opens this account; another customer cannot take the link.
+    post(client, "/auth/logout")
+    assert log_in(client).status_code == 303 and user_count(app) == 1
+    post(client, "/auth/logout")
+    other = make_customer()
+    login(client, other)
+    taken = post(client, "/account/wuliutong", {"account": DEMO.name, "password": DEMO.password})
+    assert taken.status_code == 422 and field_error(taken, "account")
+    assert links(app) == [(customer.id, "wuliutong", DEMO.account_id)]
 
 
 @pytest.mark.parametrize(

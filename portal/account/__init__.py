@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from portal.account import views  # noqa: E402, F401
+from portal.account import views, wuliutong  # noqa: E402, F401

@@ -39,3 +39,14 @@ class SetPasswordForm(FlaskForm):
             EqualTo("new_password", _l("The two passwords differ.")),
         ],
     )
+
+
+class WuliutongBindForm(FlaskForm):
+    account = StringField(
+        _l("物流通 account"),
+        validators=[DataRequired(_l("Enter your 物流通 account.")), Length(max=64)],
+    )
+    password = PasswordField(
+        _l("物流通 password"),
+        validators=[DataRequired(_l("Enter your 物流通 password.")), Length(max=1024)],
+    )

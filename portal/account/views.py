@@ -1,4 +1,5 @@
-"""The customer's account: profile, password, mobile number and the WeChat link."""
+"""The customer's account: profile, password, mobile number and the WeChat link (the 物流通
+link is in account/wuliutong.py)."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,9 +12,10 @@ from portal.extensions import db
 from portal.forms import add_error
 from portal.gateways.wechat_config import flow_for
 from portal.gateways.wechat_config import is_enabled as wechat_enabled
+from portal.gateways.wuliutong_config import is_enabled as wuliutong_enabled
 from portal.htmx import hx_redirect, page_or_partial
 from portal.security import safe_next
-from portal.services import accounts, login_methods, wechat_login
+from portal.services import accounts, login_methods, wechat_login, wuliutong_login
 from portal.services.errors import DomainError
 
 
@@ -23,7 +25,12 @@ def _account_page(status: int = 200):
         current_user, wechat_login.PROVIDER
     )
     page = render_template(
-        "account/index.html", wechat_enabled=wechat_enabled(), wechat=wechat, can_unbind=can_unbind
+        "account/index.html",
+        wechat_enabled=wechat_enabled(),
+        wechat=wechat,
+        can_unbind=can_unbind,
+        wuliutong_enabled=wuliutong_enabled(),
+        wuliutong=accounts.external_login_of(current_user, wuliutong_login.PROVIDER),
     )
     return page, status
 
@@ -37,6 +44,8 @@ def index():
 @bp.route("/password", methods=["GET", "POST"])
 @fresh_login_required
 def password():
+    if current_user.password_hash is None:
+        return redirect(url_for("account.set_password"))
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from portal.auth import bp
+from portal.database import writes
 from portal.extensions import db
 from portal.gateways.wechat import (
     CODE_EXPIRED,
@@ -118,6 +119,7 @@ def _identity(flow: str, code: str) -> wechat_login.WeChatIdentity:
 
 
 @bp.route("/wechat/callback")
+@writes
 def wechat_callback():
     """Where WeChat sends the browser back: check the state, exchange the code, log in/bind."""
     if not is_enabled():

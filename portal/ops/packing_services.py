@@ -84,7 +84,7 @@ def packing_service_page(service_id: int):
     values = _typed()
     try:
         packing_service_admin.update_service(
-            current_user, service, PackingServiceInput(**values), request.form.get("version")
+            current_user, service, PackingServiceInput(**values), request.form.get("version") or ""
         )
     except StalePackingService as err:
         db.session.rollback()
@@ -107,7 +107,10 @@ def packing_service_page(service_id: int):
 def packing_service_active(service_id: int):
     """Stop offering a service in the order wizard, or offer it again."""
     service = _service_or_404(service_id, for_update=True)
-    active = request.form.get("active") == "y"
+    wanted = request.form.get("active")
+    if wanted not in ("0", "1"):
+        abort(400)
+    active = wanted == "1"
     packing_service_admin.set_active(current_user, service, active)
     db.session.commit()
     if active:

@@ -56,9 +56,7 @@ def staff():
         values = {"identifier": identifier, "roles": roles}
         return _staff_page(422, {err.field or "form": err.message}, values)
     db.session.commit()
-    link = (
-        url_for("auth.invitation", token=invited.token, _external=True) if invited.token else None
-    )
+    link = url_for("auth.invitation", token=invited.token, _external=True)
     return _staff_page(invited=invited, link=link)
 
 

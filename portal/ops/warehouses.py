@@ -81,7 +81,7 @@ def warehouse_page(warehouse_id: int):
     values = _typed()
     try:
         warehouse_admin.update_warehouse(
-            current_user, warehouse, WarehouseInput(**values), request.form.get("version")
+            current_user, warehouse, WarehouseInput(**values), request.form.get("version") or ""
         )
     except StaleWarehouse as err:
         db.session.rollback()
@@ -101,7 +101,10 @@ def warehouse_page(warehouse_id: int):
 def warehouse_active(warehouse_id: int):
     """Stop showing a warehouse's address to customers, or show it again."""
     warehouse = _warehouse_or_404(warehouse_id, for_update=True)
-    active = request.form.get("active") == "y"
+    wanted = request.form.get("active")
+    if wanted not in ("0", "1"):
+        abort(400)
+    active = wanted == "1"
     warehouse_admin.set_active(current_user, warehouse, active)
     db.session.commit()
     if active:

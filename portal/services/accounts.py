@@ -18,6 +18,8 @@ from portal.services.passwords import (
 )
 
 CODE_ATTEMPTS = 10
+# An account someone can log in to with a password now (staff log in with theirs).
+CAN_LOG_IN = (User.is_disabled.is_(False), User.password_hash.is_not(None))
 
 
 def find_user(identifier: LoginIdentifier) -> User | None:

@@ -148,13 +148,13 @@ def create_service(actor: User, typed: PackingServiceInput) -> PackingService:
 
 
 def update_service(
-    actor: User, service: PackingService, typed: PackingServiceInput, version: str | None = None
+    actor: User, service: PackingService, typed: PackingServiceInput, version: str
 ) -> PackingService:
     """Change a service's names, price or sort order (audited, before and after); its code stays,
     and orders already placed keep the name and price they were placed with. Raises
     StalePackingService when `version` is not the saved one, InvalidPackingService naming
     every bad field."""
-    if version is not None and version != version_of(service):
+    if version != version_of(service):
         raise StalePackingService()
     values = _read(typed, new=False)
     before = described(service)

@@ -48,12 +48,11 @@ class StaffRow:
 
 @dataclass(frozen=True)
 class Invited:
-    """The outcome of an invitation: `token` is None when the account already has a password."""
+    """The new staff account and its invitation link's token (shown once)."""
 
     user: User
-    token: str | None
-    expires_at: datetime | None
-    existing_account: bool
+    token: str
+    expires_at: datetime
 
 
 def token_hash(token: str) -> str:
@@ -110,7 +109,8 @@ def check_roles(roles: Iterable[str]) -> list[str]:
 
 
 def _active_admins_after_lock() -> set[int]:
-    """Lock the admin role rows, then read which active accounts are admins.
+    """Lock the admin role rows, then read which admins can log in (not disabled, a password
+    set: an admin still invited cannot save the portal if their link expires).
 
     PostgreSQL: two admins changing each other at the same moment queue on these row locks, and
     the second reads (in a new statement, so a new snapshot) what the first committed. SQLite
@@ -126,7 +126,7 @@ def _active_admins_after_lock() -> set[int]:
         db.session.scalars(
             select(UserRole.user_id)
             .join(User, User.id == UserRole.user_id)
-            .where(UserRole.role == "admin", User.is_disabled.is_(False))
+            .where(UserRole.role == "admin", *accounts.CAN_LOG_IN)
         )
     )
 
@@ -172,44 +172,37 @@ def _new_invitation(actor: User, user: User) -> tuple[str, StaffInvitation]:
 
 
 def invite_staff(actor: User, identifier: str, roles: Iterable[str]) -> Invited:
-    """Create a staff account without a password (or give an existing account these roles) and,
-    unless it already has a password, an invitation link valid 72 hours; audited.
+    """Create a staff account without a password and an invitation link valid 72 hours;
+    audited.
 
-    Raises ValidationFailed (identifier, roles) for bad input or an account that is staff already.
+    A login that has an account already is refused: nobody has shown that account is the
+    colleague's (mobile numbers and emails are not verified), and giving it roles would let
+    whoever registered it into the staff console. Raises ValidationFailed (identifier, roles).
     """
     chosen = check_roles(roles)
     ident = parse_identifier(identifier)
-    user = accounts.find_user(ident)
-    existing = user is not None
-    if user is not None and user.is_staff:
+    if accounts.find_user(ident) is not None:
         raise ValidationFailed(
-            _l("This account is already a staff member. Change the roles on their page."),
+            _l(
+                "This login already has an account. Invite the staff member with a mobile "
+                "number or email of their own that has no account yet."
+            ),
             "identifier",
         )
-    if user is None:
-        user = User(
-            phone=ident.value if ident.kind == "phone" else None,
-            email=ident.value if ident.kind == "email" else None,
-            password_hash=None,
-        )
-        accounts._insert_with_unique_codes(user, ident)
-    else:
-        db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    user = User(
+        phone=ident.value if ident.kind == "phone" else None,
+        email=ident.value if ident.kind == "email" else None,
+        password_hash=None,
+    )
+    accounts._insert_with_unique_codes(user, ident)
     for role in chosen:
         user.roles.append(UserRole(role=role))
     db.session.flush()
-    token, invitation = None, None
-    if user.password_hash is None:
-        token, invitation = _new_invitation(actor, user)
+    token, invitation = _new_invitation(actor, user)
     audit.record(
-        actor,
-        "staff.invite",
-        "user",
-        user.id,
-        None,
-        {"login": user.login_name, "roles": chosen, "existing_account": existing},
+        actor, "staff.invite", "user", user.id, None, {"login": user.login_name, "roles": chosen}
     )
-    return Invited(user, token, invitation.expires_at if invitation else None, existing)
+    return Invited(user, token, invitation.expires_at)
 
 
 def reissue_invitation(actor: User, user_id: int) -> tuple[str, StaffInvitation]:

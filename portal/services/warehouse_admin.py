@@ -117,12 +117,12 @@ def create_warehouse(actor: User, typed: WarehouseInput) -> Warehouse:
 
 
 def update_warehouse(
-    actor: User, warehouse: Warehouse, typed: WarehouseInput, version: str | None = None
+    actor: User, warehouse: Warehouse, typed: WarehouseInput, version: str
 ) -> Warehouse:
     """Change a warehouse's name or address (audited, before and after); customers see the new
     address at once. Raises StaleWarehouse when `version` is not the saved one, InvalidWarehouse
     naming every bad field."""
-    if version is not None and version != version_of(warehouse):
+    if version != version_of(warehouse):
         raise StaleWarehouse()
     values = _read(typed)
     before = described(warehouse)

@@ -55,26 +55,29 @@ def log_in_with_wechat(
     identity: WeChatIdentity, invite_code: str = "", locale: str | None = None
 ) -> tuple[User, bool]:
     """The account of this WeChat identity, made (with its welcome coupons) on first login;
-    returns it and whether it is new. Raises LoginRefused for a disabled account and
-    ValidationFailed when a parallel login linked the identity first."""
+    returns it and whether it is new. Raises LoginRefused for a disabled account; a parallel
+    first login of the same identity logs in to the account it made."""
     link = find_link(identity)
-    if link is not None:
-        user = link.user
-        if user.is_disabled:
-            raise LoginRefused(
-                _l("This account has been disabled. Please contact customer service.")
-            )
-        _seen(link, identity)
-        user.last_login_at = utcnow()
-        db.session.flush()
-        return user, False
-    user = accounts.register_passwordless_customer(invite_code, locale)
-    link = accounts.link_external(
-        user, PROVIDER, identity.subject, identity.openid, identity.nickname
-    )
-    link.last_login_at = user.last_login_at = utcnow()
+    created = False
+    if link is None:
+        try:
+            with db.session.begin_nested():
+                user = accounts.register_passwordless_customer(invite_code, locale)
+                link = accounts.link_external(
+                    user, PROVIDER, identity.subject, identity.openid, identity.nickname
+                )
+            created = True
+        except ValidationFailed:
+            link = find_link(identity)  # a parallel first login of this identity was quicker
+            if link is None:
+                raise
+    user = link.user
+    if user.is_disabled:
+        raise LoginRefused(_l("This account has been disabled. Please contact customer service."))
+    _seen(link, identity)
+    user.last_login_at = utcnow()
     db.session.flush()
-    return user, True
+    return user, created
 
 
 def bind_wechat(user: User, identity: WeChatIdentity) -> ExternalLogin:

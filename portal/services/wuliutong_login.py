@@ -41,21 +41,13 @@ def _refused(message, retry_after: int = 0) -> LoginRefused:
     return refused
 
 
-def log_in_with_wuliutong(
-    account: str,
-    password: str,
-    locale: str | None = None,
-    remote_addr: str = "",
-    client: WuliutongClient | None = None,
-) -> User:
-    """Have 物流通 check the account and password and return the local customer it logs in
-    as; raises LoginRefused (wrong, disabled, too many attempts) or SisterNotAnswering.
-
-    Attempts are counted per 物流通 account name before the sister system is asked, so the
-    caller must commit even when this raises.
-    """
+def _checked(
+    account: str, password: str, remote_addr: str, client: WuliutongClient | None
+) -> SisterAccount:
+    """The 物流通 account once the sister system accepted its password (attempts counted per
+    account name, case-insensitively, before it is asked)."""
     name = account.strip()
-    throttle_name = f"{PROVIDER}:{name}"
+    throttle_name = f"{PROVIDER}:{name.casefold()}"
     wait = throttle.claim_attempt(throttle_name)
     if wait:
         raise _refused(
@@ -75,19 +67,59 @@ def log_in_with_wuliutong(
         raise _refused(_l("This 物流通 account is disabled. Please contact 物流通."))
     if verdict.outcome != VERIFIED or verdict.account is None:
         raise _refused(_l("Wrong 物流通 account or password."))
-    link = accounts.find_external(PROVIDER, verdict.account.account_id)
+    throttle.clear_failures(throttle_name)
+    return verdict.account
+
+
+def log_in_with_wuliutong(
+    account: str,
+    password: str,
+    locale: str | None = None,
+    remote_addr: str = "",
+    client: WuliutongClient | None = None,
+) -> User:
+    """Have 物流通 check the account and password and return the local customer it logs in
+    as; raises LoginRefused (wrong, disabled, too many attempts) or SisterNotAnswering.
+
+    Attempts are counted before the sister system is asked, so the caller must commit even
+    when this raises.
+    """
+    sister = _checked(account, password, remote_addr, client)
+    link = accounts.find_external(PROVIDER, sister.account_id)
     if link is None:
-        link = _link_first_login(verdict.account, locale)
+        link = _link_first_login(sister, locale)
     user = link.user
     if user.is_disabled:
         raise _refused(_l("This account has been disabled. Please contact customer service."))
-    throttle.clear_failures(throttle_name)
     if user.locale is None:
         accounts.set_locale(user, locale)
-    link.display_name = verdict.account.display_name[:64]
+    link.display_name = sister.display_name[:64]
     link.last_login_at = user.last_login_at = utcnow()
     db.session.flush()
     return user
+
+
+def bind_wuliutong(
+    user: User,
+    account: str,
+    password: str,
+    remote_addr: str = "",
+    client: WuliutongClient | None = None,
+) -> ExternalLogin:
+    """Link the 物流通 account whose password the customer gave to their (logged-in) account;
+    raises LoginRefused, SisterNotAnswering or ValidationFailed (linked elsewhere already, or
+    the account has another 物流通 link). The caller commits even when this raises."""
+    sister = _checked(account, password, remote_addr, client)
+    link = accounts.find_external(PROVIDER, sister.account_id)
+    if link is not None and link.user_id == user.id:
+        return link
+    if link is not None:
+        raise ValidationFailed(_l("This 物流通 account is linked to another account."), "account")
+    if accounts.external_login_of(user, PROVIDER) is not None:
+        raise ValidationFailed(_l("Your account is linked to another 物流通 account."), "account")
+    return accounts.link_external(
+        user, PROVIDER, sister.account_id, display_name=sister.display_name
+    )
 
 
 def _verified_phone(sister: SisterAccount) -> str | None:
@@ -100,26 +132,18 @@ def _verified_phone(sister: SisterAccount) -> str | None:
 
 
 def _link_first_login(sister: SisterAccount, locale: str | None) -> ExternalLogin:
-    """Link the customer holding the account's verified mobile number, or a new customer."""
+    """Link a new customer to the account, with its verified mobile number unless a local
+    account has that number.
+
+    An existing local account with the same number is never linked: our numbers are not
+    verified, so whoever registered the number here would be let into the 物流通 customer's
+    account. A customer who has both links them on the account page, after logging in."""
     phone = _verified_phone(sister)
-    holder = db.session.scalar(select(User).where(User.phone == phone)) if phone else None
-    # A staff account keeps its own password; a customer linked to another 物流通 account
-    # keeps that link: both get a new customer instead.
-    linkable = (
-        holder is not None
-        and not holder.is_staff
-        and accounts.external_login_of(holder, PROVIDER) is None
-    )
-    if linkable and holder.is_disabled:
-        raise _refused(_l("This account has been disabled. Please contact customer service."))
     try:
         with db.session.begin_nested():
-            if linkable:
-                user = holder
-            else:
-                user = accounts.register_passwordless_customer(locale=locale)
-                if phone and holder is None:
-                    _give_phone(user, phone)
+            user = accounts.register_passwordless_customer(locale=locale)
+            if phone:
+                _give_phone(user, phone)
             return accounts.link_external(
                 user, PROVIDER, sister.account_id, display_name=sister.display_name
             )
@@ -131,7 +155,9 @@ def _link_first_login(sister: SisterAccount, locale: str | None) -> ExternalLogi
 
 
 def _give_phone(user: User, phone: str) -> None:
-    """Keep the verified mobile number on the new customer, unless someone took it meanwhile."""
+    """Keep the verified mobile number on the new customer, unless a local account has it."""
+    if db.session.scalar(select(User.id).where(User.phone == phone)) is not None:
+        return
     try:
         with db.session.begin_nested():
             user.phone = phone
