@@ -136,7 +136,12 @@ def test_demo_data_is_refused_in_production(db_url):
         "WULIUTONG_LOGIN": "off",
     }
     app = make_app(db_url, **production)
-    result = app.test_cli_runner().invoke(args=["demo-data"])
-    assert result.exit_code != 0 and "init-admin" in result.output
-    assert count(app, User) == 0
-    assert count(app, Warehouse) == 0
+    try:
+        result = app.test_cli_runner().invoke(args=["demo-data"])
+        assert result.exit_code != 0 and "init-admin" in result.output
+        assert count(app, User) == 0
+        assert count(app, Warehouse) == 0
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()  # its own pool: closed now, not by the garbage collector later

@@ -8,7 +8,8 @@ import pytest
 from portal.extensions import db
 from portal.models import User
 from portal.services import payment_settings
-from portal.services.payment_settings import QrChange, SettingsChanged
+from portal.services.payment_settings import QrChange
+from portal.services.settings_row import SettingsChanged
 from tests.conftest import run_together
 from tests.finance_helpers import audit_entries, png
 from tests.helpers import login, post, soup

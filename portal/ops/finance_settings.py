@@ -13,7 +13,8 @@ from portal.ops import bp
 from portal.photos import send_photo
 from portal.services import images, payment_settings, storage
 from portal.services.errors import ValidationFailed
-from portal.services.payment_settings import InvalidSettings, QrChange, SettingsChanged
+from portal.services.payment_settings import InvalidSettings, QrChange
+from portal.services.settings_row import SettingsChanged
 
 REVISION = re.compile(r"[0-9]{1,9}")
 FORM_FIELDS = ("bank_name", "bank_branch", "account_name", "account_no")

@@ -10,7 +10,8 @@ from portal.extensions import db
 from portal.htmx import hx_redirect, page_or_partial
 from portal.ops import bp
 from portal.services import site_settings
-from portal.services.site_settings import LIMITS, InvalidSettings, SettingsChanged
+from portal.services.settings_row import SettingsChanged
+from portal.services.site_settings import LIMITS, InvalidSettings
 
 REVISION = re.compile(r"[0-9]{1,9}")
 

@@ -5,24 +5,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import PaymentSettings, User, utcnow
 from portal.models.recharge import QR_CHANNELS
-from portal.services import audit, images, storage
-from portal.services.errors import DomainError, FieldErrors, ValidationFailed
+from portal.services import audit, images, settings_row, storage
+from portal.services.errors import FieldErrors, ValidationFailed
+from portal.services.settings_row import SettingsChanged
 from portal.services.text import clean_line
 
-SETTINGS_ID = 1
 TEXT_FIELDS = {"bank_name": 60, "bank_branch": 100, "account_name": 100}
 ACCOUNT_NO = re.compile(r"[0-9 ]+")
 MIN_DIGITS, MAX_DIGITS = 8, 30
-
-
-class SettingsChanged(DomainError):
-    """Someone saved the settings since this form was opened; nothing was changed."""
 
 
 class InvalidSettings(FieldErrors):
@@ -146,7 +141,7 @@ def save(
                 replaced.append(old_key)
     row = {**clean, **keys, "updated_by": actor.id, "updated_at": utcnow()}
     try:
-        settings = _write(before, revision, row)
+        settings = settings_row.write_row(PaymentSettings, before, revision, row)
     except SettingsChanged:
         images.discard(list(stored.values()))
         raise
@@ -159,30 +154,3 @@ def save(
         _snapshot(settings),
     )
     return Saved(settings, replaced, list(stored.values()))
-
-
-def _write(before: PaymentSettings | None, revision: int, row: dict) -> PaymentSettings:
-    """Compare-and-set on the revision (or the first insert); raises SettingsChanged."""
-    changed = SettingsChanged(
-        _l("Someone else saved these settings meanwhile. Reload the page to see their changes.")
-    )
-    if before is None:
-        if revision != 0:
-            raise changed
-        settings = PaymentSettings(id=SETTINGS_ID, revision=1, **row)
-        try:
-            with db.session.begin_nested():
-                db.session.add(settings)
-        except IntegrityError:
-            raise changed from None
-        return settings
-    moved = db.session.execute(
-        update(PaymentSettings)
-        .where(PaymentSettings.id == before.id, PaymentSettings.revision == revision)
-        .values(revision=PaymentSettings.revision + 1, **row)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise changed
-    db.session.refresh(before)
-    return before

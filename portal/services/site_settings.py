@@ -11,17 +11,16 @@ from time import monotonic
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.models import SiteSettings, User, utcnow
-from portal.services import audit
-from portal.services.errors import DomainError, FieldErrors, ValidationFailed
+from portal.services import audit, settings_row
+from portal.services.errors import FieldErrors, ValidationFailed
 from portal.services.identifiers import parse_email
 from portal.services.text import clean_line
 
-SETTINGS_ID = 1
 LIMITS = {
     "site_name": 40,
     "service_phone": 30,
@@ -32,10 +31,6 @@ LIMITS = {
 }
 PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,29}")
 WECHAT_ID = re.compile(r"[A-Za-z0-9_-]{5,40}")
-
-
-class SettingsChanged(DomainError):
-    """Someone saved the settings since this form was opened; nothing was changed."""
 
 
 class InvalidSettings(FieldErrors):
@@ -178,36 +173,9 @@ def save(actor: User, values: Mapping[str, object], revision: int) -> SiteSettin
     before = current()
     old = _snapshot(before)
     row = {**clean, "updated_by": actor.id, "updated_at": utcnow()}
-    settings = _write(before, revision, row)
+    settings = settings_row.write_row(SiteSettings, before, revision, row)
     audit.record(
         actor, "site_settings.edit", "site_settings", settings.id, old, _snapshot(settings)
     )
     clear_cache()
     return settings
-
-
-def _write(before: SiteSettings | None, revision: int, row: dict) -> SiteSettings:
-    """Compare-and-set on the revision (or the first insert); raises SettingsChanged."""
-    changed = SettingsChanged(
-        _l("Someone else saved these settings meanwhile. Reload the page to see their changes.")
-    )
-    if before is None:
-        if revision != 0:
-            raise changed
-        settings = SiteSettings(id=SETTINGS_ID, revision=1, **row)
-        try:
-            with db.session.begin_nested():
-                db.session.add(settings)
-        except IntegrityError:
-            raise changed from None
-        return settings
-    moved = db.session.execute(
-        update(SiteSettings)
-        .where(SiteSettings.id == before.id, SiteSettings.revision == revision)
-        .values(revision=SiteSettings.revision + 1, **row)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise changed
-    db.session.refresh(before)
-    return before

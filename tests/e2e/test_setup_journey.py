@@ -5,11 +5,9 @@ a customer registers, sees the address with the code and pre-registers a parcel;
 worker sets a password and receives the parcel at the intake desk; the customer sees it in stock.
 Desktop only: this is desk work (the customer's pages have their own phone journeys)."""
 
-import csv
 import re
 
 import pytest
-from openpyxl import Workbook
 from playwright.sync_api import Browser, Page, expect
 
 from portal.cli import DEMO_RATE_CARD
@@ -30,18 +28,9 @@ TRACKING_NO = "SF1234567890123"
 
 
 @pytest.fixture
-def rate_card_xlsx(tmp_path) -> str:
-    """The example rate card as the one workbook an admin uploads (one sheet per CSV file)."""
-    book = Workbook()
-    book.remove(book.active)
-    for path in sorted(DEMO_RATE_CARD.glob("*.csv")):
-        sheet = book.create_sheet(path.stem)
-        with path.open(encoding="utf-8", newline="") as f:
-            for row in csv.reader(f):
-                sheet.append(row)
-    target = tmp_path / "rate-card.xlsx"
-    book.save(target)
-    return str(target)
+def rate_card_xlsx() -> str:
+    """The example workbook a new forwarder starts from (docs/examples/README.md)."""
+    return str(DEMO_RATE_CARD.with_suffix(".xlsx"))
 
 
 @pytest.fixture
