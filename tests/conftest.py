@@ -102,10 +102,32 @@ def db_url(request):
     return request.getfixturevalue(f"{request.param}_url")
 
 
+def _empty_postgresql_tables(tables: list[str]) -> None:
+    """Delete the rows of the tables a test filled (one probe finds them), children first, with
+    triggers off for the wipe (the ledger's append-only guards; foreign keys are checked by
+    triggers too); then every sequence a test used starts again at 1. TRUNCATE would cost about
+    2 ms a table, and CASCADE from users reaches nearly every table."""
+    probe = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})"  # noqa: S608 (our own names)
+        for name in tables
+    )
+    filled = set(db.session.scalars(text(probe)))
+    if filled:
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+        for name in tables:
+            if name in filled:
+                db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (our own names)
+    used = db.session.scalars(
+        text("SELECT sequencename FROM pg_sequences WHERE last_value IS NOT NULL")
+    )
+    for sequence in list(used):
+        db.session.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+
+
 def empty_all_tables() -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        _empty_postgresql_tables(tables)
     else:
         # The ledger's append-only guards would refuse the DELETE: lifted for the wipe only.
         for name in SQLITE_GUARDS:

@@ -351,7 +351,7 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
     run_state_machine_as_test(
         Money,
         settings=settings(
-            max_examples=150,
+            max_examples=200,  # guides/reliability.md: at least 200
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=list(HealthCheck),
