@@ -4,6 +4,9 @@ Run as its own process (quote_bench.py does) so it never shares an interpreter w
 
     python bench/loadgen.py --port 8000 --path / --connections 4 --warmup 2 --duration 10
 
+With `--distinct`, the path holds `{n}` and every request of the run gets its own number there
+(thread t sends t, t + N, t + 2N, ... for N connections), so that no cache can answer twice.
+
 Each thread sends GET requests back to back on one connection, keeps the connection open while the
 server allows it (gunicorn's sync workers close after every response, so the thread reconnects,
 and the connect is part of the measured time) and counts every response that completes inside
@@ -14,12 +17,14 @@ one JSON object on stdout.
 """
 
 import argparse
+import itertools
 import json
 import socket
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 RECV_SIZE = 65536
@@ -106,7 +111,7 @@ def _closed_while_idle(err: Exception) -> bool:
 
 def client_loop(
     address: tuple[str, int],
-    request: bytes,
+    requests: Callable[[], bytes],
     window: tuple[float, float],
     start: threading.Barrier,
     stats: ThreadStats,
@@ -116,6 +121,7 @@ def client_loop(
     sock: socket.socket | None = None
     start.wait()
     while True:
+        request = requests()
         sent_at = time.perf_counter()
         if sent_at >= end:
             break
@@ -162,6 +168,17 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
+def request_source(
+    host: str, port: int, path: str, headers: dict[str, str], first: int, step: int, distinct: bool
+) -> Callable[[], bytes]:
+    """The next request of one thread: always the same bytes, or with `{n}` numbered."""
+    if not distinct:
+        request = encode_request(host, port, path, headers)
+        return lambda: request
+    numbers = itertools.count(first, step)
+    return lambda: encode_request(host, port, path.format(n=next(numbers)), headers)
+
+
 def run(
     host: str,
     port: int,
@@ -170,18 +187,26 @@ def run(
     connections: int,
     warmup: float,
     duration: float,
+    distinct: bool = False,
 ) -> dict:
     """Load the server and return the figures of the measured window."""
-    request = encode_request(host, port, path, headers)
     start = threading.Barrier(connections + 1)
     stats = [ThreadStats() for _ in range(connections)]
     now = time.perf_counter()
     window = (now + warmup, now + warmup + duration)
     threads = [
         threading.Thread(
-            target=client_loop, args=((host, port), request, window, start, one), daemon=True
+            target=client_loop,
+            args=(
+                (host, port),
+                request_source(host, port, path, headers, i, connections, distinct),
+                window,
+                start,
+                one,
+            ),
+            daemon=True,
         )
-        for one in stats
+        for i, one in enumerate(stats)
     ]
     for thread in threads:
         thread.start()
@@ -192,6 +217,7 @@ def run(
     requests = sum(s.requests for s in stats)
     return {
         "path": path,
+        "distinct": distinct,
         "connections": connections,
         "warmup_s": warmup,
         "duration_s": duration,
@@ -228,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument(
+        "--distinct", action="store_true", help="number every request: {n} in the path"
+    )
     args = parser.parse_args(argv)
     result = run(
         args.host,
@@ -237,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         args.connections,
         args.warmup,
         args.duration,
+        args.distinct,
     )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -38,10 +38,15 @@ DEMO_CARD = REPO / "docs" / "examples" / "rate-card"
 
 COUNTRY = "US"
 QUOTE_PATH = "/quote?country=US&postcode=10001&weight=2.5&length=40&width=30&height=20"
+# The cache-busting variant: every request declares another value, so its query string (and its
+# duties) differ and the fragment cache never answers.
+DISTINCT_PATH = QUOTE_PATH + "&declared={n}"
 HX_HEADERS = {"HX-Request": "true"}
 OFFER_MARKER = b'data-testid="offer"'
 MIN_CHANNELS = 32
 TARGET_RATIO = 0.5
+# Issue 15: at least this ratio with distinct parameters on every request.
+DISTINCT_TARGET_RATIO = 0.25
 
 
 # ---- command line ------------------------------------------------------------------------------
@@ -392,7 +397,12 @@ def stop(server: subprocess.Popen) -> None:
 
 
 def run_load(
-    port: int, path: str, headers: dict[str, str], args: argparse.Namespace, server_pid: int
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    server_pid: int,
+    distinct: bool = False,
 ) -> dict:
     """Run bench/loadgen.py in its own process; add the CPU used by it and by the server."""
     command = [
@@ -411,6 +421,8 @@ def run_load(
     ]
     for name, value in headers.items():
         command += ["--header", f"{name}: {value}"]
+    if distinct:
+        command.append("--distinct")
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = tree_cpu_seconds(server_pid)
     machine_before = machine_busy_seconds()
@@ -447,17 +459,25 @@ def run_load(
     return result
 
 
-def bench_portal(env: dict[str, str], args: argparse.Namespace, tmp: Path, offers: int) -> dict:
-    """Requests per second of the all-channels quote fragment under gunicorn."""
+def bench_portal(
+    env: dict[str, str], args: argparse.Namespace, tmp: Path, offers: int
+) -> tuple[dict, dict]:
+    """Requests per second of the all-channels quote fragment under gunicorn: one URL over and
+    over (the fragment cache answers), then a distinct URL on every request (it never can)."""
     with gunicorn("wsgi:app", REPO, env, args, tmp / "gunicorn-portal.log") as (server, port):
-        status, body = http_get(port, QUOTE_PATH, HX_HEADERS)
-        found = body.count(OFFER_MARKER)
-        if status != 200 or found < MIN_CHANNELS or found != offers or b"<html" in body:
-            raise SystemExit(f"portal check failed: HTTP {status}, {found} offers, {len(body)} B")
+        for path in (QUOTE_PATH, DISTINCT_PATH.format(n=0)):
+            status, body = http_get(port, path, HX_HEADERS)
+            found = body.count(OFFER_MARKER)
+            if status != 200 or found < MIN_CHANNELS or found != offers or b"<html" in body:
+                raise SystemExit(
+                    f"portal check failed: {path}: HTTP {status}, {found} offers, {len(body)} B"
+                )
         print(f"http: portal fragment ({found} offers, {len(body)} bytes) ...", flush=True)
-        result = run_load(port, QUOTE_PATH, HX_HEADERS, args, server.pid)
-        result["offers"] = found
-        return result
+        same = run_load(port, QUOTE_PATH, HX_HEADERS, args, server.pid)
+        print("http: portal fragment, distinct parameters ...", flush=True)
+        distinct = run_load(port, DISTINCT_PATH, HX_HEADERS, args, server.pid, distinct=True)
+        same["offers"] = distinct["offers"] = found
+        return same, distinct
 
 
 def bench_minimal(env: dict[str, str], args: argparse.Namespace, tmp: Path) -> dict:
@@ -493,7 +513,7 @@ def summary(figures: dict) -> str:
         f" gunicorn {env['gunicorn']}",
         f"Rate card {card['version']} (valid from {card['valid_from']}):"
         f" {card['active_channels_to_country']} active channels to {COUNTRY}",
-        f"Request: GET {QUOTE_PATH}",
+        f"Request: GET {QUOTE_PATH} (and with &declared=<n>, n distinct per request)",
         "",
         f"In-process (median of {env['runs']} runs, each >= {env['min_seconds']:g} s)",
     ]
@@ -538,7 +558,8 @@ def summary(figures: dict) -> str:
             f"{'server CPU':>12}{'client CPU':>12}{'other CPU':>12}",
         ]
         for label, key in (
-            ("portal fragment (/quote)", "portal"),
+            ("portal fragment, one URL", "portal"),
+            ("portal, distinct URLs", "portal_distinct"),
             ("minimal Flask app", "minimal"),
         ):
             r = http_figures[key]
@@ -554,6 +575,12 @@ def summary(figures: dict) -> str:
             f" per server CPU-second: {http_figures['cpu_ratio']:.1%}"
             f" ({http_figures['portal']['requests_per_server_cpu_s']:,.0f} vs"
             f" {http_figures['minimal']['requests_per_server_cpu_s']:,.0f} requests)"
+        )
+        distinct = http_figures["distinct_ratio"]
+        verdict = "meets" if distinct >= DISTINCT_TARGET_RATIO else "BELOW"
+        lines.append(
+            f"  ratio with distinct URLs: {distinct:.1%}"
+            f" ({verdict} the {DISTINCT_TARGET_RATIO:.0%} target)"
         )
     return "\n".join(lines)
 
@@ -607,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_http:
             offers = figures["in_process"]["all_channels"]["available"]
             wait_for_quiet(args.wait_idle)
-            portal = bench_portal(env, args, tmp, offers)
+            portal, distinct = bench_portal(env, args, tmp, offers)
             wait_for_quiet(args.wait_idle)
             minimal = bench_minimal(env, args, tmp)
             figures["http"] = {
@@ -620,8 +647,10 @@ def main(argv: list[str] | None = None) -> int:
                     "load_generator": "bench/loadgen.py, one thread per connection, own process",
                 },
                 "portal": portal,
+                "portal_distinct": distinct,
                 "minimal": minimal,
                 "ratio": portal["rps"] / minimal["rps"],
+                "distinct_ratio": distinct["rps"] / minimal["rps"],
                 "cpu_ratio": (
                     portal["requests_per_server_cpu_s"] / minimal["requests_per_server_cpu_s"]
                     if minimal["requests_per_server_cpu_s"]
