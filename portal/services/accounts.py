@@ -114,6 +114,21 @@ def register_passwordless_customer(invite_code: str = "", locale: str | None = N
     return user
 
 
+def create_invited_staff(ident: LoginIdentifier, roles: list[str]) -> User:
+    """A staff account with this login and these roles and no password yet (the invitation
+    link sets it); raises ValidationFailed when a parallel request registered the login."""
+    user = User(
+        phone=ident.value if ident.kind == "phone" else None,
+        email=ident.value if ident.kind == "email" else None,
+        password_hash=None,
+    )
+    _insert_with_unique_codes(user, ident)
+    for role in roles:
+        user.roles.append(UserRole(role=role))
+    db.session.flush()
+    return user
+
+
 def find_external(provider: str, subject: str) -> ExternalLogin | None:
     """The link of another system's account (WeChat unionid/openid, 物流通 id) to a local user."""
     return db.session.scalar(

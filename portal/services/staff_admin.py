@@ -189,15 +189,7 @@ def invite_staff(actor: User, identifier: str, roles: Iterable[str]) -> Invited:
             ),
             "identifier",
         )
-    user = User(
-        phone=ident.value if ident.kind == "phone" else None,
-        email=ident.value if ident.kind == "email" else None,
-        password_hash=None,
-    )
-    accounts._insert_with_unique_codes(user, ident)
-    for role in chosen:
-        user.roles.append(UserRole(role=role))
-    db.session.flush()
+    user = accounts.create_invited_staff(ident, chosen)
     token, invitation = _new_invitation(actor, user)
     audit.record(
         actor, "staff.invite", "user", user.id, None, {"login": user.login_name, "roles": chosen}
