@@ -2,6 +2,8 @@
 customers see), switching it off and on, bad fields refused beside them with nothing saved,
 a parallel edit noticed, and the audit trail."""
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -9,7 +11,8 @@ from portal.extensions import db
 from portal.models import AuditEntry, Warehouse
 from portal.services import warehouse_admin
 from portal.services.dashboard import active_warehouses
-from tests.helpers import HTMX, field_error, login, post, soup
+from tests.conftest import run_together
+from tests.helpers import HTMX, csrf_token, field_error, login, post, soup
 
 GOOD = {
     "name": "上海青浦集运仓",
@@ -162,3 +165,33 @@ def test_a_bad_warehouse_is_422_beside_the_field_and_nothing_is_saved(
         assert count(Warehouse) == 1
         assert db.session.get(Warehouse, warehouse_id).name == "深圳测试仓"
         assert count(AuditEntry) == 0
+
+
+def test_two_admins_saving_the_same_form_at_once_one_wins(app, admin, make_warehouse, monkeypatch):
+    """The row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) makes the second save read the
+    first's result, so its fingerprint is stale: 409, nothing overwritten. Each save dawdles
+    after its fingerprint check, so without the lock both would pass it."""
+    read = warehouse_admin._read
+
+    def slow_read(typed):
+        time.sleep(0.3)
+        return read(typed)
+
+    monkeypatch.setattr(warehouse_admin, "_read", slow_read)
+    first, staff = admin
+    second = app.test_client()
+    login(second, staff)
+    warehouse_id = make_warehouse()
+    url = f"/ops/warehouses/{warehouse_id}"
+    version = soup(first.get(url)).find("input", attrs={"name": "version"})["value"]
+    forms = [
+        (client, {**GOOD, "name": name, "version": version})
+        for client, name in ((first, "甲的改动"), (second, "乙的改动"))
+    ]
+    bodies = [{"csrf_token": csrf_token(client), **data} for client, data in forms]
+    answers = run_together(app, 2, lambda i: forms[i][0].post(url, data=bodies[i]).status_code)
+    assert sorted(answers) == [303, 409]
+    winner = ("甲的改动", "乙的改动")[answers.index(303)]
+    with app.app_context():
+        assert db.session.get(Warehouse, warehouse_id).name == winner
+        assert count(AuditEntry, AuditEntry.action == "warehouse.update") == 1

@@ -3,8 +3,6 @@
 Orders keep a copy of each chosen service's name and price, so a change applies to new orders only.
 """
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 
@@ -14,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import PackingService, User
-from portal.services import audit
+from portal.services import audit, setup_records
 from portal.services.amounts import parse_yuan
 from portal.services.errors import FieldErrors, ValidationFailed
 from portal.services.text import clean_line
@@ -125,10 +123,8 @@ def _read(typed: PackingServiceInput, new: bool) -> dict[str, object]:
 
 
 def version_of(service: PackingService) -> str:
-    """A short fingerprint of the saved fields: the form carries it to notice a parallel edit."""
-    saved = {field: getattr(service, field) for field in SAVED_FIELDS}
-    text = json.dumps(saved, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """The fingerprint the edit form carries to notice a parallel edit."""
+    return setup_records.fingerprint(service, SAVED_FIELDS)
 
 
 def create_service(actor: User, typed: PackingServiceInput) -> PackingService:
@@ -170,18 +166,7 @@ def update_service(
 def set_active(actor: User, service: PackingService, active: bool) -> None:
     """Offer the service in the order wizard again, or stop offering it (audited); orders that
     already have it keep it. Nothing happens when it already is in that state."""
-    if service.is_active == active:
-        return
-    audit.record(
-        actor,
-        "packing_service.activate" if active else "packing_service.deactivate",
-        "packing_service",
-        service.id,
-        {"is_active": service.is_active},
-        {"is_active": active},
-    )
-    service.is_active = active
-    db.session.flush()
+    setup_records.switch(actor, service, "packing_service", active)
 
 
 def described(service: PackingService) -> dict:

@@ -1,8 +1,6 @@
 """Staff setting up the warehouses customers send parcels to: adding one, changing its address,
 switching it off or on. A warehouse is never deleted: parcels and their history refer to it."""
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 
@@ -11,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import User, Warehouse
-from portal.services import audit
+from portal.services import audit, setup_records
 from portal.services.errors import FieldErrors, ValidationFailed
 from portal.services.text import clean_line
 
@@ -101,10 +99,8 @@ def _read(typed: WarehouseInput) -> dict[str, str]:
 
 
 def version_of(warehouse: Warehouse) -> str:
-    """A short fingerprint of the saved fields: the form carries it to notice a parallel edit."""
-    saved = {field: getattr(warehouse, field) for field in FIELDS}
-    text = json.dumps(saved, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """The fingerprint the edit form carries to notice a parallel edit."""
+    return setup_records.fingerprint(warehouse, FIELDS)
 
 
 def create_warehouse(actor: User, typed: WarehouseInput) -> Warehouse:
@@ -138,18 +134,7 @@ def update_warehouse(
 def set_active(actor: User, warehouse: Warehouse, active: bool) -> None:
     """Show the warehouse's address to customers again, or stop showing it (audited). Nothing
     happens when it already is in that state."""
-    if warehouse.is_active == active:
-        return
-    audit.record(
-        actor,
-        "warehouse.activate" if active else "warehouse.deactivate",
-        "warehouse",
-        warehouse.id,
-        {"is_active": warehouse.is_active},
-        {"is_active": active},
-    )
-    warehouse.is_active = active
-    db.session.flush()
+    setup_records.switch(actor, warehouse, "warehouse", active)
 
 
 def described(warehouse: Warehouse) -> dict:
