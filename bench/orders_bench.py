@@ -48,7 +48,7 @@ DEFAULT_SIZES = (10_000, 1_000_000)
 PER_DAY = 1_000
 LIST_DAYS = 7
 ROW_MARKER = b'data-testid="order-row"'
-TARGET_RATIO = 0.25
+TARGET_RATIO = 0.15  # issue 15: the ops order list
 TARGET_GROWTH = 1.3
 EXPORT_ORDERS = 50_000
 CSRF_META = re.compile(rb'<meta name="csrf-token" content="([^"]+)"')
@@ -237,6 +237,10 @@ def bench_list(url: str, env: dict, args: argparse.Namespace, tmp: Path, tag: st
         wait_for_quiet(args.wait_idle)
         result = run_load(port, path, headers, args, server.pid)
         result.update(path=path, matched=matched)
+        # Cache-busting: `bust=<n>` differs on every request, so the page cache never answers.
+        print(f"http: {tag} {path} with a distinct bust=<n> ...", flush=True)
+        wait_for_quiet(args.wait_idle)
+        result["no_cache"] = run_load(port, path + "&bust={n}", headers, args, server.pid, True)
         return result
 
 
@@ -378,12 +382,13 @@ def summary(figures: dict) -> str:
             f"{m['server_cpu_cores']:>8.2f}{m['other_cpu_cores']:>7.2f}"
         )
     for run in figures["runs"]:
-        r = run["list"]
-        lines.append(
-            f"  {run['database']:<11}{size_label(run['orders']):>8}  {r['rps']:>9,.1f}"
-            f"{r['rps'] / base:>8.1%}{r['latency_ms']['p50']:>9.1f}{r['latency_ms']['p99']:>9.1f}"
-            f"{r['server_cpu_cores']:>8.2f}{r['other_cpu_cores']:>7.2f}"
-        )
+        for label, r in (("", run["list"]), (" no cache", run["list"]["no_cache"])):
+            lines.append(
+                f"  {run['database'] + label:<19}{size_label(run['orders']):>8}  {r['rps']:>9,.1f}"
+                f"{r['rps'] / base:>8.1%}{r['latency_ms']['p50']:>9.1f}"
+                f"{r['latency_ms']['p99']:>9.1f}{r['server_cpu_cores']:>8.2f}"
+                f"{r['other_cpu_cores']:>7.2f}"
+            )
     lines.append(f"  ratio = req/s / minimal req/s ({base:,.0f}); target >= {TARGET_RATIO:.0%}")
     for g in figures["growth"]:
         verdict = "ok" if g["time_ratio"] <= TARGET_GROWTH else "MISSED"

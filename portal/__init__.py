@@ -6,7 +6,8 @@ from flask import Flask
 from werkzeug.local import LocalProxy
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import database
+from portal import database, page_cache
+from portal.cached_blocks import CachedBlocks, columns_of
 from portal.config import TestConfig, check_production_safety, config_from_env
 from portal.errors import (
     install_error_handlers,
@@ -24,7 +25,7 @@ from portal.i18n import (
 )
 from portal.requests import PortalRequest
 from portal.security import install_security_headers
-from portal.services import site_settings
+from portal.services import site_settings, table_versions
 from portal.services.accounts import load_session_user
 
 MIGRATIONS_DIR = os.path.join(
@@ -50,6 +51,8 @@ def create_app(overrides: dict | None = None, testing: bool = False) -> Flask:
     install_error_handlers(app)
     install_security_headers(app)
     database.mark_request_read_only(app)
+    with app.app_context():
+        page_cache.init_app(app, db.engine)
 
     from portal.cli import register_cli
 
@@ -61,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         database.install_sqlite_hooks(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        table_versions.install(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -82,6 +86,8 @@ def _init_extensions(app: Flask) -> None:
             **bound_gettext(),
         }
 
+    app.jinja_env.add_extension(CachedBlocks)
+    app.jinja_env.globals["columns_of"] = columns_of
     app.jinja_env.filters["fen"] = format_fen
     app.jinja_env.filters["kg"] = format_kg
     app.jinja_env.filters["yuan"] = format_yuan

@@ -95,6 +95,10 @@ class Config:
     WULIUTONG_TIMEOUT_SECONDS = 5
     # How long a worker may show site settings saved by another worker (services/site_settings).
     SITE_SETTINGS_CACHE_SECONDS = 5.0
+    # Whole pages kept per worker (portal/page_cache.py; 0 turns it off) and their longest life,
+    # which bounds how long a write made outside the app (psql, a restored backup) can go unseen.
+    PAGE_CACHE_ENTRIES = 512
+    PAGE_CACHE_SECONDS = 300.0
 
     # The stand-in's test switch: when True it does not answer (the in-process call times out).
     WULIUTONG_SIMULATOR_DOWN = False

@@ -17,7 +17,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from portal import create_app
+from portal import create_app, page_cache
 from portal.cli import DEMO_RATE_CARD
 from portal.extensions import db
 from portal.models import (
@@ -33,7 +33,7 @@ from portal.models import (
 )
 from portal.models.ledger import SQLITE_GUARDS
 from portal.quote.fragment_cache import fragments
-from portal.services import accounts, ledger, rate_cards, site_settings
+from portal.services import accounts, ledger, rate_cards, site_settings, table_versions
 from portal.services.rate_sheets import import_rate_card
 from tests.pg_server import PostgresServer, find_bindir
 
@@ -136,15 +136,19 @@ def empty_all_tables() -> None:
             db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (our own table names)
         for create in SQLITE_GUARDS.values():
             db.session.execute(text(create))
+    # The wipe is not a write the page cache should count: the next test starts at version 0.
+    db.session.connection().info.pop(table_versions.WRITTEN, None)
     db.session.commit()
 
 
 def forget_rate_cards() -> None:
-    """Rate cards, quote fragments and site settings are cached per process; each test starts
-    without them."""
+    """Rate cards, quote fragments, site settings and pages are cached per process; each test
+    starts without them."""
     rate_cards.clear_caches()
     fragments.clear()
     site_settings.clear_cache()
+    for app, _config in _APPS.values():
+        page_cache.cache_of(app).clear()
 
 
 # One app per database per test process, reused by every test: building an app compiles every

@@ -56,6 +56,7 @@ from portal.models.recharge import (
 )
 from portal.models.referral import RebateRule, ReferralRebate
 from portal.models.site import SiteSettings
+from portal.models.table_version import TableVersion
 from portal.models.throttle import LoginThrottle
 from portal.models.unclaimed import (
     CLAIM_STATES,
@@ -101,6 +102,7 @@ __all__ = [
     "ExternalLogin",
     "StaffInvitation",
     "SiteSettings",
+    "TableVersion",
     "Membership",
     "MembershipTier",
     "Notification",

@@ -11,6 +11,7 @@ from portal.i18n import format_fen, format_kg
 from portal.models.base import utcnow
 from portal.ops import bp
 from portal.orders import labels
+from portal.page_cache import cached_page
 from portal.paging import parse_page
 from portal.services import order_export, order_search
 from portal.services.rate_cards import BUSINESS_ZONE
@@ -145,6 +146,7 @@ def ops_order_filters(query: order_search.OrderQuery, **changes) -> dict[str, st
 
 
 @bp.route("/orders")
+@cached_page
 def orders():
     """Every order: a tab per status with its count, search, days, and the query's total."""
     query, errors = order_search.read_query(request.args, parse_page(request.args.get("page")))

@@ -12,6 +12,7 @@ from portal.models.address import mask
 from portal.models.base import is_id
 from portal.orders import bp, labels
 from portal.orders.forms import ORDER_NO, CancelForm, OrderSearchForm
+from portal.page_cache import cached_page
 from portal.paging import parse_page
 from portal.photos import send_photo
 from portal.services import orders as order_service
@@ -44,6 +45,7 @@ def _parcel_counts(orders: list[Order]) -> dict[int, int]:
 
 @bp.route("/")
 @login_required
+@cached_page
 def index():
     status = request.args.get("status", "")
     if status and status not in labels.TABS:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from portal import page_cache
 from portal.errors import HTMX_ERROR_HEADERS
 from portal.extensions import db
 from portal.forms import add_error
@@ -96,9 +97,11 @@ def _list_query(args) -> tuple[ParcelQuery, str | None]:
 
 @bp.route("/")
 @login_required
+@page_cache.cached_page(vary=parcel_list.storage_settings)
 def index():
     query, search_error = _list_query(request.args)
     listing = parcel_list.list_parcels(current_user, query)
+    page_cache.expires_at(listing.changes_at)
     return page_or_partial(
         "parcels/index.html",
         "parcels/_list.html",

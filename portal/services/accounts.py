@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import STAFF_ROLES, ExternalLogin, User, UserRole, utcnow
@@ -233,7 +234,7 @@ def load_session_user(token: str) -> User | None:
     user_id, _, version = token.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
     if user is None or user.is_disabled or user.session_version != int(version):
         return None
     return user

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal.cached_blocks import columns_of
 from portal.extensions import db
 from portal.models import PARCEL_STATES, Order, OrderParcel, Parcel, User
 from portal.models import base as model_base
@@ -127,6 +128,11 @@ class ParcelRow:
     def deletable(self) -> bool:
         return not self.bound and not self.had_order
 
+    def cache_key(self) -> tuple:
+        """Everything the parcel's card shows, for `{% cached %}` (portal/cached_blocks.py)."""
+        photos = tuple(photo.id for photo in self.parcel.photos)
+        return (columns_of(self.parcel), photos, self.order_no, self.had_order, self.clock)
+
 
 @dataclass(frozen=True)
 class ParcelList:
@@ -137,6 +143,8 @@ class ParcelList:
     page: int
     pages: int
     total: int
+    # The next moment the page would read differently with nothing written: a storage day ends.
+    changes_at: datetime | None = None
 
 
 def list_parcels(customer: User, query: ParcelQuery, per_page: int = PER_PAGE) -> ParcelList:
@@ -180,6 +188,9 @@ def list_parcels(customer: User, query: ParcelQuery, per_page: int = PER_PAGE) -
         if parcel.status == "received" and parcel.received_at is not None:
             clock = storage_clock(parcel.received_at, now, free_days, warning_days)
         rows.append(ParcelRow(parcel, order_no, clock, bool(had_order)))
+    ticks = [_next_storage_day(row.parcel.received_at, now) for row in rows if row.clock]
+    if status == "received":
+        ticks.append(_next_expiring(customer, query.q, now))
     return ParcelList(
         query=ParcelQuery(status, query.q, expiring, page),
         counts=counts,
@@ -188,4 +199,27 @@ def list_parcels(customer: User, query: ParcelQuery, per_page: int = PER_PAGE) -
         page=page,
         pages=pages,
         total=total,
+        changes_at=min((t for t in ticks if t is not None), default=None),
     )
+
+
+def _next_storage_day(received_at: datetime, now: datetime) -> datetime:
+    """When the parcel's storage clock next loses a day."""
+    elapsed = max((now - received_at) // timedelta(days=1), 0)
+    return received_at + timedelta(days=elapsed + 1)
+
+
+def _next_expiring(customer: User, q: str, now: datetime) -> datetime | None:
+    """When the next received parcel joins the "storage ending" count."""
+    first = db.session.scalar(
+        select(func.min(Parcel.received_at)).where(
+            Parcel.customer_id == customer.id,
+            Parcel.status == "received",
+            Parcel.received_at > _expiring_cutoff(now),
+            *search_filters(q),
+        )
+    )
+    if first is None:
+        return None
+    free_days, warning_days = storage_settings()
+    return first + timedelta(days=free_days - warning_days)
