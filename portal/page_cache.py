@@ -8,6 +8,10 @@ view would give now. The key holds everything else a page depends on: the view a
 string, fragment or page, the language, the user and their roles, the site settings and the
 business day. The CSRF token is put back per request. Pages with a flashed message, pages whose
 view wrote or ran SQL of unknown tables, and answers other than 200 or 422 are not kept.
+
+Anything a cached view takes from somewhere other than SQL in the request (the configuration, a
+per-process cache) must be in the key: pass it as `vary`. What changes with time alone must be
+announced with `expires_at`.
 """
 
 import functools
