@@ -8,6 +8,7 @@ import argparse
 import cProfile
 import http.client
 import io
+import itertools
 import json
 import os
 import platform
@@ -78,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="?",
         const=500,
         metavar="N",
-        help="profile N fragment requests on the test client (default 500) and print the top",
+        help="profile N fragment requests (distinct parameters) on the test client (default 500)",
     )
     args = parser.parse_args(argv)
     if args.channels < MIN_CHANNELS:
@@ -233,6 +234,21 @@ def measure_in_process(app: Any, runs: int, min_seconds: float) -> dict:
         raise SystemExit(f"test client fragment has {body.count(OFFER_MARKER)} offers")
     print("in-process: GET fragment on the Flask test client ...", flush=True)
     rendered = per_second(fragment, runs, min_seconds)
+
+    numbers = itertools.count(1)
+
+    def distinct_fragment() -> None:
+        path = DISTINCT_PATH.format(n=next(numbers))
+        response = client.get(path, headers=HX_HEADERS)
+        if response.status_code != 200:
+            raise RuntimeError(f"test client: HTTP {response.status_code} for {path}")
+
+    distinct_body = client.get(DISTINCT_PATH.format(n=0), headers=HX_HEADERS).get_data()
+    if distinct_body.count(OFFER_MARKER) != available:
+        found = distinct_body.count(OFFER_MARKER)
+        raise SystemExit(f"test client distinct fragment has {found} offers")
+    print("in-process: GET fragment, distinct parameters, on the Flask test client ...", flush=True)
+    distinct = per_second(distinct_fragment, runs, min_seconds)
     return {
         "request": {"path": QUOTE_PATH, "headers": HX_HEADERS},
         "one_channel": {"channel": first.code, "quotes_per_s": one},
@@ -242,22 +258,34 @@ def measure_in_process(app: Any, runs: int, min_seconds: float) -> dict:
             "calls_per_s": every,
             "channel_quotes_per_s": every["median"] * len(wanted),
         },
-        "test_client_fragment": {"requests_per_s": rendered, "offers": available},
+        "test_client_fragment": {
+            "requests_per_s": rendered,
+            "offers": available,
+            "bytes": len(body),
+        },
+        "test_client_distinct": {
+            "path": DISTINCT_PATH,
+            "requests_per_s": distinct,
+            "ms_per_request": 1000 / distinct["median"],
+            "offers": available,
+            "bytes": len(distinct_body),
+        },
     }
 
 
 def profile_fragment(app: Any, requests: int) -> str:
-    """cProfile of `requests` fragment requests on the test client; the top of the report."""
+    """cProfile of `requests` fragment requests on the test client, each with distinct
+    parameters (a cache hit would hide the work); the top of the report."""
     client = app.test_client()
-    client.get(QUOTE_PATH, headers=HX_HEADERS)
+    client.get(DISTINCT_PATH.format(n=0), headers=HX_HEADERS)
     profiler = cProfile.Profile()
     profiler.enable()
-    for _ in range(requests):
-        client.get(QUOTE_PATH, headers=HX_HEADERS)
+    for n in range(1, requests + 1):
+        client.get(DISTINCT_PATH.format(n=n), headers=HX_HEADERS)
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
-    out.write(f"==== {requests} fragment requests, by cumulative time ====\n")
+    out.write(f"==== {requests} fragment requests (distinct), by cumulative time ====\n")
     stats.sort_stats("cumulative").print_stats(40)
     out.write("==== by own time ====\n")
     stats.sort_stats("tottime").print_stats(30)
@@ -518,11 +546,12 @@ def summary(figures: dict) -> str:
         f"In-process (median of {env['runs']} runs, each >= {env['min_seconds']:g} s)",
     ]
     one, every = inproc["one_channel"], inproc["all_channels"]
-    tc = inproc["test_client_fragment"]
+    tc, td = inproc["test_client_fragment"], inproc["test_client_distinct"]
     background = max(
         one["quotes_per_s"]["other_cpu_cores"],
         every["calls_per_s"]["other_cpu_cores"],
         tc["requests_per_s"]["other_cpu_cores"],
+        td["requests_per_s"]["other_cpu_cores"],
     )
     rows = [
         (
@@ -539,6 +568,11 @@ def summary(figures: dict) -> str:
             f"Flask test client, fragment ({tc['offers']} offers)",
             f"{tc['requests_per_s']['median']:,.1f}",
             "requests/s (one process, no network)",
+        ),
+        (
+            "Flask test client, distinct parameters",
+            f"{td['requests_per_s']['median']:,.1f}",
+            f"requests/s (= {td['ms_per_request']:.2f} ms a request)",
         ),
     ]
     lines += [f"  {label:<42}{value:>10} {unit}" for label, value, unit in rows]

@@ -468,6 +468,7 @@ def test_monthly_coupons_and_the_reminder_are_given_once(app, make_customer):
 
 def test_a_signed_in_member_sees_the_discount_in_the_quote(app, demo_card, make_customer):
     from tests.helpers import login, soup
+    from tests.test_quote import price_details
 
     a = make_customer()
     with app.app_context():
@@ -481,4 +482,6 @@ def test_a_signed_in_member_sees_the_discount_in_the_quote(app, demo_card, make_
     login(client, a)
     page = client.get(url, headers={"HX-Request": "true"})
     assert page.status_code == 200
-    assert soup(page).find(attrs={"data-line": "MEMBER_DISCOUNT"}) is not None
+    first = soup(page).find(attrs={"data-testid": "offer"})["data-channel"]
+    details = price_details(client, soup(page), first)
+    assert details.find(attrs={"data-line": "MEMBER_DISCOUNT"}) is not None

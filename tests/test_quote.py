@@ -103,6 +103,19 @@ def line_codes(node) -> list[str]:
     return [tr["data-line"] for tr in node.select("tr[data-line]")]
 
 
+def price_details(client, page, code: str, htmx: bool = True):
+    """An offer's price details, asked for as its <details> does when opened: its URL with the
+    parameters of the list it is in (the inputs of #quote-params)."""
+    details = offer(page, code).find(attrs={"data-testid": "details"})
+    url = details["hx-get"]
+    assert details["hx-include"] == "#quote-params"
+    assert details.find(attrs={"data-testid": "details-link"})["formaction"] == url
+    params = [(i["name"], i["value"]) for i in page.select("form#quote-params input")]
+    response = client.get(url, query_string=params, headers=HTMX if htmx else {})
+    assert response.status_code == 200, url
+    return soup(response)
+
+
 # ---------------------------------------------------------------------------------------------
 # The page
 # ---------------------------------------------------------------------------------------------
@@ -156,11 +169,13 @@ def test_valid_query_lists_every_us_channel_once_priced_as_the_service_does(app,
         assert q.available
         assert int(node["data-total"]) == q.total_fen
         assert money_fen(node.find(attrs={"data-testid": "price"}).get_text()) == q.total_fen
-        assert line_codes(node) == [line.code.value for line in q.lines]
-        amounts = [money_fen(tr.find("td").get_text()) for tr in node.select("tr[data-line]")]
+        assert not node.select("tr[data-line]")  # the details load when opened
+        details = price_details(client, page, node["data-channel"])
+        assert line_codes(details) == [line.code.value for line in q.lines]
+        amounts = [money_fen(tr.find("td").get_text()) for tr in details.select("tr[data-line]")]
         assert amounts == [line.amount_fen for line in q.lines]
         assert sum(amounts) == q.total_fen
-        assert money_fen(node.select_one("tr.total td").get_text()) == q.total_fen
+        assert money_fen(details.select_one("tr.total td").get_text()) == q.total_fen
 
     cheapest = page.select("[data-testid=cheapest]")
     assert len(cheapest) == 1
@@ -198,7 +213,7 @@ def test_battery_goods_leave_only_the_battery_line(app, client, card):
     assert {reasons[code] for code in general_only} == {"CATEGORY_NOT_ALLOWED"}
     assert [o["data-channel"] for o in offers_of(page)] == ["US-STD-BAT"]
     battery = offer(page, "US-STD-BAT")
-    assert "SENSITIVE" in line_codes(battery)
+    assert "SENSITIVE" in line_codes(price_details(client, page, "US-STD-BAT"))
     q = quote(
         channels(app)["US-STD-BAT"],
         make_request(postcode="10001", category="battery_in_equipment"),
@@ -224,12 +239,12 @@ def test_remote_postcode_refused_by_sea_and_surcharged_by_express(app, client, c
     by_code = channels(app)
     for code in ("US-EXP-DHL", "US-EXP-UPS", "US-EXP-FEDEX"):
         node = offer(page, code)
-        assert "REMOTE" in line_codes(node)
+        assert "REMOTE" in line_codes(price_details(client, page, code))
         q = quote(by_code[code], make_request(postcode="99501"))
         assert int(node["data-total"]) == q.total_fen
     # The same express line without the remote postcode has no REMOTE line.
     plain = soup(get_quote(client, US_BASIC))
-    assert "REMOTE" not in line_codes(offer(plain, "US-EXP-DHL"))
+    assert "REMOTE" not in line_codes(price_details(client, plain, "US-EXP-DHL"))
 
 
 def test_over_limit_weight_makes_some_lines_unavailable(app, client, card):
@@ -245,7 +260,10 @@ def test_volumetric_weight_counts_on_express_lines(app, client, card):
     params = {**US_BASIC, "length": "60", "width": "50", "height": "40"}
     page = soup(get_quote(client, params))
     node = offer(page, "US-EXP-DHL")
-    explanation = node.find(attrs={"data-testid": "weight-explanation"}).get_text(" ", strip=True)
+    details = price_details(client, page, "US-EXP-DHL")
+    explanation = details.find(attrs={"data-testid": "weight-explanation"}).get_text(
+        " ", strip=True
+    )
     assert "volumetric 24.0 kg" in explanation  # 60 × 50 × 40 / 5000
     q = quote(channels(app)["US-EXP-DHL"], make_request(postcode="10001", dims=(60, 50, 40)))
     assert q.chargeable_g == 24_000
@@ -516,8 +534,11 @@ def test_cli_matches_the_quote_page(app, client, card):
             q = from_cli[code]
             assert q["available"] is True
             assert int(Decimal(q["total"]) * 100) == int(node["data-total"]), (query, code)
-            assert [line["code"] for line in q["lines"]] == line_codes(node), (query, code)
-            amounts = [money_fen(tr.find("td").get_text()) for tr in node.select("tr[data-line]")]
+            details = price_details(client, page, code)
+            assert [line["code"] for line in q["lines"]] == line_codes(details), (query, code)
+            amounts = [
+                money_fen(tr.find("td").get_text()) for tr in details.select("tr[data-line]")
+            ]
             assert [int(Decimal(line["amount"]) * 100) for line in q["lines"]] == amounts
         for code, reason in unavailable_of(page).items():
             assert from_cli[code]["available"] is False

@@ -29,7 +29,7 @@ def test_a_fragment_is_rendered_once_and_served_from_the_cache(app, client, monk
     first = client.get(URL, headers=HX)
     assert first.status_code == 200 and totals(first)
     monkeypatch.setattr(
-        "portal.quote.views.quote_all", lambda *a: (_ for _ in ()).throw(AssertionError)
+        "portal.quote.views.quotes.quote_all", lambda *a: (_ for _ in ()).throw(AssertionError)
     )
     second = client.get(URL, headers=HX)
     assert second.get_data() == first.get_data()

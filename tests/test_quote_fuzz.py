@@ -1,8 +1,9 @@
-"""Fuzzing the public quote: whatever the query string holds, /quote and /orders/new never
-answer with a 5xx, and a refused query says what is wrong.
+"""Fuzzing the public quote: whatever the query string holds, /quote, an offer's price details
+and /orders/new never answer with a 5xx, and a refused query says what is wrong.
 
-At least 500 generated queries go to /quote (full page and htmx fragment) and 500 to
-/orders/new (where "ship with this" leads) as a logged-in customer, per database: arbitrary
+At least 500 generated queries go to /quote (full page and htmx fragment), 500 to
+/quote/details/<channel> (page and fragment) and 500 to /orders/new (where "ship with this"
+leads) as a logged-in customer, per database: arbitrary
 unicode (NUL bytes included, no lone surrogates), 10 kB strings, parameters missing or repeated,
 odd numbers (`1e9`, `NaN`, `Infinity`, `-0`, `0x10`, `1_000`, superscript and full-width digits,
 thousands of digits),
@@ -11,6 +12,7 @@ in so that the priced path runs too. The queries only read, so nothing needs to 
 """
 
 from collections import Counter
+from urllib.parse import quote as url_quote
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -192,6 +194,45 @@ def test_fuzz_quote(app, card):  # noqa: F811
     run()
     assert statuses.total() >= 500, statuses
     assert statuses[200] and statuses[422], statuses
+
+
+def test_fuzz_price_details(app, card):  # noqa: F811
+    client = app.test_client()
+    statuses = Counter()
+
+    @FUZZ
+    @given(queries(), st.one_of(CHANNELS, TRICKY), st.booleans())
+    @example(valid(), "US-EXP-DHL", False)
+    @example(valid(), "US-EXP-DHL", True)
+    @example(valid(weight="NaN"), "US-EXP-DHL", True)
+    @example(valid(category="battery_in_equipment"), "US-EXP-DHL", True)
+    def run(query, code, htmx):
+        path = "/quote/details/" + url_quote(code, safe="")
+        response = client.get(path, query_string=query, headers=HTMX if htmx else {})
+        statuses[response.status_code] += 1
+        check_details(response, htmx)
+
+    run()
+    assert statuses.total() >= 500, statuses
+    assert statuses[200] and statuses[404], statuses
+
+
+def check_details(response, htmx: bool) -> None:
+    status = response.status_code
+    assert status < 500, f"{status} (the app log has the traceback)"
+    # 308: the router's redirect for a code that decodes to a path with "//" in it.
+    assert status in (200, 303, 308, 404, 422), status
+    if status == 303:
+        assert not htmx
+        assert response.headers["Location"].startswith("/quote")
+    if status == 422:
+        assert htmx
+        assert soup(response).find(attrs={"data-testid": "details-refused"}) is not None
+    if status == 200:
+        page = soup(response)
+        assert (page.find("html") is None) == htmx
+        shown = page.select("[data-testid=price-lines], [data-testid=details-unavailable]")
+        assert len(shown) == 1
 
 
 def test_fuzz_ship_from_the_quote(app, make_customer, card):  # noqa: F811

@@ -5,6 +5,7 @@ from decimal import Decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from portal.i18n import format_kg, format_yuan
 from portal.services.pricing_types import (
@@ -60,6 +61,42 @@ REASON_TEXTS = {
 
 def channel_name(channel: ChannelRates) -> str:
     return channel.name_zh if str(get_locale()).startswith("zh") else channel.name_en
+
+
+class ListWords:
+    """The offer list's words in one language, resolved once per process and language.
+
+    A lazy string costs microseconds each time it is printed, and the list shows several for
+    each of its dozens of offers; the catalogues do not change while the process runs."""
+
+    def __init__(self, locale: str):
+        self.locale = locale
+        self.zh = locale.startswith("zh")
+        self.service_levels = {code: str(text) for code, text in SERVICE_LEVEL_LABELS.items()}
+        self.reasons = {code: str(text) for code, text in REASON_TEXTS.items()}
+        self.cheapest = _("Cheapest")
+        self.fastest = _("Fastest")
+        self.price_details = _("Price details")
+        self.show_details = _("Show the price details")
+        self.ship = _("Ship with this")
+        # Formats for the `format` filter; catalogue text, so Markup: `%` escapes the values.
+        self.days = Markup(_("%(min)s–%(max)s days"))  # noqa: S704
+        self.chargeable = Markup(_("chargeable %(kg)s kg"))  # noqa: S704
+
+    def channel_name(self, channel: ChannelRates) -> str:
+        return channel.name_zh if self.zh else channel.name_en
+
+
+_list_words: dict[str, ListWords] = {}
+
+
+def list_words() -> ListWords:
+    """The offer list's words in the request's language."""
+    locale = str(get_locale())
+    words = _list_words.get(locale)
+    if words is None:
+        words = _list_words[locale] = ListWords(locale)
+    return words
 
 
 def yuan(amount_fen: int) -> str:

@@ -6,11 +6,12 @@ calculation and the rounding follow guides/pricing.md: each line is rounded to t
 when created and the total is the sum of the lines.
 """
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from portal.services.pricing_areas import best_score
 from portal.services.pricing_types import (
     Band,
     ChannelRates,
@@ -65,7 +66,11 @@ def quote(channel: ChannelRates, request: QuoteRequest) -> Quote:
 
 def quote_all(channels: Iterable[ChannelRates], request: QuoteRequest) -> list[Quote]:
     """Every channel priced: available ones cheapest first (then fastest), then the unavailable."""
-    quotes = [quote(channel, request) for channel in channels]
+    return sort_quotes([quote(channel, request) for channel in channels])
+
+
+def sort_quotes(quotes: Iterable[Quote]) -> list[Quote]:
+    """Available quotes cheapest first (then fastest, then by code), then the unavailable."""
     return sorted(
         quotes,
         key=lambda q: (
@@ -74,6 +79,80 @@ def quote_all(channels: Iterable[ChannelRates], request: QuoteRequest) -> list[Q
             q.transit_days or (0, 0),
             q.channel.code,
         ),
+    )
+
+
+def reads_declared_value(channel: ChannelRates, request: QuoteRequest) -> bool:
+    """Whether pricing the request on the channel can read its declared value.
+
+    `_Pricing` reads it in exactly two places: `_insurance` (only when insuring on a channel that
+    offers insurance) and `_duties` (only on a DDP channel with a duty rule for the country; the
+    rule's dates are left out here, which only makes this answer "yes" more often). Keep this in
+    step with them: the quote memo relies on it."""
+    if request.insure and channel.insurance_percent is not None:
+        return True
+    country = request.destination.country
+    return channel.is_ddp and any(rule.country == country for rule in channel.duty_rules)
+
+
+class QuoteMemo:
+    """Quotes remembered per channel and per request, where a request is every field of
+    `QuoteRequest` except the declared value for a channel that does not read it
+    (`reads_declared_value`): quoting an amount after another then reprices only the channels
+    that insure or charge duties.
+
+    Channels are told apart by identity: an entry keeps its quote, and the quote its channel,
+    so a remembered id always belongs to the same living object. Channels and requests are
+    frozen values, so a remembered quote is the one `quote()` would compute again."""
+
+    def __init__(self, size: int = 128):
+        self.size = size
+        self._requests: OrderedDict[tuple, dict[int, Quote]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def quote_all(self, channels: Iterable[ChannelRates], request: QuoteRequest) -> list[Quote]:
+        """As `quote_all()`, with each channel's quote reused when it was priced before."""
+        exact = self._quotes_for(request)
+        undeclared = (
+            exact
+            if request.declared_value_fen == 0
+            else self._quotes_for(replace(request, declared_value_fen=0))
+        )
+        quotes = []
+        for channel in channels:
+            known = exact if reads_declared_value(channel, request) else undeclared
+            found = known.get(id(channel))
+            if found is None or found.channel is not channel:
+                found = known[id(channel)] = quote(channel, request)
+            quotes.append(found)
+        return sort_quotes(quotes)
+
+    def _quotes_for(self, request: QuoteRequest) -> dict[int, Quote]:
+        """The quotes remembered for one request, by channel id (a new, empty one if none)."""
+        key = _exact(request)
+        with self._lock:
+            known = self._requests.get(key)
+            if known is None:
+                known = self._requests[key] = {}
+                while len(self._requests) > self.size:
+                    self._requests.popitem(last=False)
+            else:
+                self._requests.move_to_end(key)
+            return known
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+
+def _exact(request: QuoteRequest) -> tuple:
+    """The request as a key that also tells Decimal("10") from Decimal("10.0"): equal numbers,
+    but a quote's facts keep the one it was given."""
+    coupon = request.coupon
+    return (
+        request,
+        request.member_percent.as_tuple(),
+        None if coupon is None else coupon.percent.as_tuple(),
     )
 
 
@@ -195,8 +274,9 @@ class _Pricing:
 
     def _zone(self) -> ZoneRates:
         best, best_zone = None, None
+        place = self.request.destination.place
         for zone in self.channel.zones:
-            score = best_score(zone.areas, self.request.destination)
+            score = zone.area_index.best_score(place)
             if score is not None and (best is None or score > best):
                 best, best_zone = score, zone
         if best_zone is None:
@@ -232,8 +312,9 @@ class _Pricing:
         return over
 
     def _remote_rule(self, zone: ZoneRates) -> SurchargeRule | None:
+        place = self.request.destination.place
         for rule in self._rules("remote"):
-            if best_score(rule.remote_areas, self.request.destination) is not None:
+            if rule.remote_index.best_score(place) is not None:
                 if rule.refuse:
                     raise Unavailable(Reason.REMOTE_NOT_SERVICEABLE, zone.code)
                 return rule
@@ -241,7 +322,7 @@ class _Pricing:
 
     def _rules(self, kind: str) -> list[SurchargeRule]:
         day = self.request.on
-        return [r for r in self.channel.surcharges if r.kind == kind and r.valid_on(day)]
+        return [r for r in self.channel.surcharges_by_kind.get(kind, ()) if r.valid_on(day)]
 
     def _oversize(self) -> SurchargeRule | None:
         rules = self._rules("oversize")

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
+
+from portal.services.pricing_areas import AreaIndex, Place, place_of
 
 
 class Reason(StrEnum):
@@ -76,6 +79,10 @@ class ZoneRates:
     bands: tuple[Band, ...]
     transit_days: tuple[int, int] | None = None
 
+    @cached_property
+    def area_index(self) -> AreaIndex:
+        return AreaIndex(self.areas)
+
 
 @dataclass(frozen=True)
 class SurchargeRule:
@@ -96,6 +103,10 @@ class SurchargeRule:
         return (self.valid_from is None or self.valid_from <= day) and (
             self.valid_to is None or day < self.valid_to
         )
+
+    @cached_property
+    def remote_index(self) -> AreaIndex:
+        return AreaIndex(self.remote_areas)
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,19 @@ class ChannelRates:
     surcharges: tuple[SurchargeRule, ...] = ()
     duty_rules: tuple[DutyRule, ...] = ()
 
+    @cached_property
+    def countries(self) -> frozenset[str]:
+        """Every country some zone of the channel covers."""
+        return frozenset(area.country for zone in self.zones for area in zone.areas)
+
+    @cached_property
+    def surcharges_by_kind(self) -> dict[str, tuple[SurchargeRule, ...]]:
+        """The surcharge rules of each kind, in the card's order."""
+        kinds: dict[str, list[SurchargeRule]] = {}
+        for rule in self.surcharges:
+            kinds.setdefault(rule.kind, []).append(rule)
+        return {kind: tuple(rules) for kind, rules in kinds.items()}
+
 
 # ---- request -----------------------------------------------------------------------------------
 
@@ -157,6 +181,11 @@ class Destination:
     region: str = ""
     postcode: str = ""
     city: str = ""
+
+    @cached_property
+    def place(self) -> Place:
+        """The destination normalised for matching areas (computed once per destination)."""
+        return place_of(self)
 
 
 @dataclass(frozen=True)
@@ -251,10 +280,11 @@ class Quote:
     lines: tuple[QuoteLine, ...] = ()
     transit_days: tuple[int, int] | None = None
     warnings: tuple[Notice, ...] = field(default=())
+    # The sum of the lines, added up once (lists sort, compare and print it several times).
+    total_fen: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def total_fen(self) -> int:
-        return sum(line.amount_fen for line in self.lines)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "total_fen", sum(line.amount_fen for line in self.lines))
 
     def line(self, code: LineCode) -> QuoteLine | None:
         return next((line for line in self.lines if line.code == code), None)

@@ -147,16 +147,22 @@ def money_fen(text: str) -> int:
 
 
 def check_price_details(page: Page, viewport: Viewport, q: Quote) -> None:
-    """Open the offer's "费用明细" and see each priced line with its amount, then the total."""
+    """Open the offer's "费用明细" (they load then) and see each priced line with its amount,
+    then the total."""
     offer = page.locator(f'[data-testid=offer][data-channel="{q.channel.code}"]')
     rows = offer.locator("tr[data-line]")
-    expect(rows.first).to_be_hidden()
+    expect(rows).to_have_count(0)
     activate(offer.locator("summary", has_text="费用明细"), viewport)
     expect(rows.first).to_be_visible()
+    check_price_lines(offer, q)
+
+
+def check_price_lines(offer, q: Quote) -> None:
+    """The price details in the offer (or page) are the quote's lines and total."""
     expect(offer.get_by_test_id("weight-explanation")).not_to_be_empty()
     shown = [
         (row.get_attribute("data-line"), money_fen(row.locator("td.amount").inner_text()))
-        for row in rows.all()
+        for row in offer.locator("tr[data-line]").all()
     ]
     assert shown == [(line.code.value, line.amount_fen) for line in q.lines]
     total = offer.locator("tr.total td.amount")
@@ -237,6 +243,18 @@ def test_quote_without_javascript(nojs_page: Page, app, demo_card):
     assert page.evaluate(SHOWN_JS) == as_shown(quotes)
     expect(page.get_by_test_id("offer").first).to_be_visible()
     expect(form.locator("#country")).to_have_value("JP")
+
+    # The price details open as a page of their own, and lead back to the list.
+    first = next(q for q in quotes if q.available)
+    offer = page.locator(f'[data-testid=offer][data-channel="{first.channel.code}"]')
+    offer.locator("summary").click()
+    offer.get_by_test_id("details-link").click()
+    expect(page).to_have_url(re.compile(rf"/quote/details/{re.escape(first.channel.code)}\?"))
+    details = page.locator(f'[data-testid=offer][data-channel="{first.channel.code}"]')
+    check_price_lines(details, first)
+    page.get_by_test_id("back-to-quote").click()
+    expect(page).to_have_url(re.compile(r"/quote\?.*weight=2\.4"))
+    assert page.evaluate(SHOWN_JS) == as_shown(quotes)
 
 
 def test_bad_weight_is_explained_beside_the_field(
@@ -331,9 +349,11 @@ def test_quote_page_with_results_fits_the_screen(
     quotes = expected_quotes(app, fields)
     page.goto("/quote?" + "&".join(f"{k}={v}" for k, v in fields.items()))
     wait_for_offers(page, quotes)
-    # Open every offer's details too: the tables of lines must fit as well.
+    # Open every offer's details too (they load then): the tables of lines must fit as well.
     for summary in page.locator("[data-testid=offer] summary").all():
         summary.evaluate("s => s.parentElement.open = true")
+    available = sum(1 for q in quotes if q.available)
+    expect(page.locator("[data-testid=offer] tr.total")).to_have_count(available)
     assert_no_horizontal_scroll(page, viewport)
 
     # Reach the button from the keyboard: it comes into view clear of the phone's tab bar.
