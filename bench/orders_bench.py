@@ -229,7 +229,7 @@ def bench_list(url: str, env: dict, args: argparse.Namespace, tmp: Path, tag: st
         status, body = http_get(port, path, headers, timeout=120)
         elapsed = time.perf_counter() - started
         rows = body.count(ROW_MARKER)
-        found = re.search(rb'data-testid="orders-found">[^<]*?([0-9,]+)<', body)
+        found = re.search(rb'data-testid="orders-found">[^<0-9]*([0-9][0-9,]*)', body)
         if status != 200 or rows != 50:
             raise SystemExit(f"{tag}: {path}: HTTP {status}, {rows} rows, {len(body)} B")
         matched = found.group(1).decode() if found else "?"

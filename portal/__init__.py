@@ -76,13 +76,15 @@ def _init_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(login_required_answer)
     login_manager.needs_refresh_handler(refresh_required_answer)
 
+    # The site name, contacts and notice (header, title, footer): read when first used.
+    site = LocalProxy(site_settings.cached)
+
     @app.context_processor
     def _template_globals():
         return {
             "language_names": LANGUAGE_NAMES,
             "current_locale": select_locale(),
-            # The site name, contacts and notice (header, title, footer): read when first used.
-            "site": LocalProxy(site_settings.cached),
+            "site": site,
             **bound_gettext(),
         }
 

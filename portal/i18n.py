@@ -1,5 +1,7 @@
 """Locale selection: the user's saved choice, then the visitor's cookie, then zh_CN."""
 
+from functools import lru_cache
+
 from flask import current_app, has_request_context, request
 from flask_babel import get_translations
 from flask_login import current_user
@@ -28,7 +30,12 @@ def bound_gettext() -> dict:
     They behave like Jinja's new-style gettext that Flask-Babel installs, but look the
     translations up once per render instead of once per string (a third of a list page's time).
     """
-    translations = get_translations()
+    return _bound_to(get_translations())
+
+
+@lru_cache(maxsize=16)
+def _bound_to(translations) -> dict:
+    """The pair for one catalogue (Flask-Babel keeps one object per language and folder)."""
 
     @pass_context
     def gettext(context, string: str, **variables):
