@@ -38,8 +38,9 @@ OBJECT_ARGUMENTS = {
 }
 # An unclaimed parcel belongs to nobody until a claim is approved: any customer may claim it.
 # The collection QR images are the company's, shown to every customer. A staff invitation's
-# token is its own secret (tests/test_ops_staff.py).
-VARIANT_ARGUMENTS = {"size", "fmt", "filename", "unclaimed_id", "channel", "token"}
+# token is its own secret (tests/test_ops_staff.py). A quote's price details name a public
+# channel code.
+VARIANT_ARGUMENTS = {"size", "fmt", "filename", "unclaimed_id", "channel", "token", "code"}
 OWNED_RULES = [
     r
     for r in RULES
