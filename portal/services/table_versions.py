@@ -85,17 +85,16 @@ def _forget_connection(session: Session, transaction) -> None:
 
 
 def bump(connection, names: list[str]) -> None:
-    """Add one to each table's counter (creating it at 1), in the given order."""
-    dialect = connection.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    for name in names:
-        statement = insert(TableVersion).values(name=name, version=1)
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[TableVersion.name],
-                set_={"version": TableVersion.version + 1},
-            )
+    """Add one to each table's counter (creating it at 1): one statement, rows in the given
+    order, which is the order PostgreSQL locks them in."""
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(TableVersion).values([{"name": name, "version": 1} for name in names])
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[TableVersion.name],
+            set_={"version": TableVersion.version + 1},
         )
+    )
 
 
 def read(session: Session) -> dict[str, int]:
