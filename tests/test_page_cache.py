@@ -15,17 +15,9 @@ from portal.services.errors import DomainError, ValidationFailed
 from portal.services.parcel_fields import parse_parcel
 from tests.conftest import run_together
 from tests.helpers import HTMX, login, post, soup, sql_statements
+from tests.test_parcels import VALID
 
-PARCEL = {
-    "tracking_no": "SF1234567890123",
-    "courier": "",
-    "contents": "T恤",
-    "category": "general",
-    "declared_value": "199.90",
-    "quantity": "2",
-    "weight": "1.25",
-    "note": "",
-}
+PARCEL = VALID
 LIST = "/parcels/?status=expected"
 KIND = notifications.PARCEL_RECEIVED
 
