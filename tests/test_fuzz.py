@@ -8,6 +8,7 @@ fresh client carrying a copy of one prepared session cookie, and the rows an exa
 written (new users, login counters, a changed password) are put back afterwards.
 """
 
+import functools
 from collections import Counter
 
 from hypothesis import HealthCheck, example, given, settings
@@ -62,10 +63,12 @@ def mutated(valid: st.SearchStrategy) -> st.SearchStrategy[str]:
     return st.builds(insert, valid, st.integers(0, 200), st.sampled_from(ODD_CHARS) | CHARS)
 
 
+@functools.cache
 def field(valid: st.SearchStrategy) -> st.SearchStrategy[list[str]]:
     """The values posted under one field name: usually one plausible value, else anything.
 
-    An empty list leaves the field out; two or three values repeat it.
+    An empty list leaves the field out; two or three values repeat it. Remembered per strategy:
+    Hypothesis validates every new strategy it draws from, so one made per draw is slow.
     """
     anything = st.one_of(valid, mutated(valid), JUNK)
     return st.one_of(
@@ -76,9 +79,11 @@ def field(valid: st.SearchStrategy) -> st.SearchStrategy[list[str]]:
     )
 
 
-def same_or_other(values: list[str], valid: st.SearchStrategy) -> st.SearchStrategy[list[str]]:
-    """A confirmation field: mostly the same as the password, sometimes anything."""
-    return st.one_of(st.just(list(values)), field(valid))
+def same_or_other(values: list[str], other: st.SearchStrategy[list[str]]):
+    """A confirmation field drawn inside a composite: mostly the same as the password,
+    sometimes `other` (a `field(...)` built once: a strategy made per draw costs Hypothesis a
+    validation each time, a third of a fuzz test's time)."""
+    return st.one_of(st.just(list(values)), other)
 
 
 EXTRA_FIELDS = st.dictionaries(
@@ -109,15 +114,25 @@ VALID_REGISTRATION = {
 }
 
 
-@st.composite
-def register_fields(draw, invite_code: str):
-    password = draw(field(PASSPHRASES | LONG_PASSWORDS))
-    return {
-        "identifier": draw(field(CN_MOBILES | EMAILS | st.just("taken@example.com"))),
-        "password": password,
-        "confirm": draw(same_or_other(password, PASSPHRASES)),
-        "invite_code": draw(field(st.sampled_from(["", invite_code, f" {invite_code.lower()} "]))),
-    }
+NEW_PASSWORDS = field(PASSPHRASES | LONG_PASSWORDS)
+OTHER_CONFIRMS = field(PASSPHRASES)
+REGISTER_IDENTIFIERS = field(CN_MOBILES | EMAILS | st.just("taken@example.com"))
+
+
+def register_fields(invite_code: str):
+    invite_codes = field(st.sampled_from(["", invite_code, f" {invite_code.lower()} "]))
+
+    @st.composite
+    def fields(draw):
+        password = draw(NEW_PASSWORDS)
+        return {
+            "identifier": draw(REGISTER_IDENTIFIERS),
+            "password": password,
+            "confirm": draw(same_or_other(password, OTHER_CONFIRMS)),
+            "invite_code": draw(invite_codes),
+        }
+
+    return fields()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,13 +223,17 @@ def test_fuzz_register(app, make_customer):
     assert_explored(statuses)
 
 
-@st.composite
-def login_fields(draw, identifiers):
-    return {
-        "identifier": draw(field(st.sampled_from(identifiers) | CN_MOBILES | EMAILS)),
-        "password": draw(field(st.sampled_from([DEFAULT_PASSWORD]) | LONG_PASSWORDS)),
-        "remember": draw(field(st.sampled_from(["y", "on", "1", "true", "false", "0"]))),
-    }
+CURRENT_PASSWORDS = field(st.sampled_from([DEFAULT_PASSWORD]) | LONG_PASSWORDS)
+
+
+def login_fields(identifiers):
+    return st.fixed_dictionaries(
+        {
+            "identifier": field(st.sampled_from(identifiers) | CN_MOBILES | EMAILS),
+            "password": CURRENT_PASSWORDS,
+            "remember": field(st.sampled_from(["y", "on", "1", "true", "false", "0"])),
+        }
+    )
 
 
 def test_fuzz_login(app, make_customer):
@@ -243,11 +262,11 @@ def test_fuzz_login(app, make_customer):
 
 @st.composite
 def password_fields(draw):
-    new_password = draw(field(PASSPHRASES | LONG_PASSWORDS))
+    new_password = draw(NEW_PASSWORDS)
     return {
-        "current_password": draw(field(st.sampled_from([DEFAULT_PASSWORD]) | LONG_PASSWORDS)),
+        "current_password": draw(CURRENT_PASSWORDS),
         "new_password": new_password,
-        "confirm": draw(same_or_other(new_password, PASSPHRASES)),
+        "confirm": draw(same_or_other(new_password, OTHER_CONFIRMS)),
     }
 
 
