@@ -51,17 +51,19 @@ EXTRA_FIELDS = st.dictionaries(
 
 def form_submissions(valid_forms: st.SearchStrategy, spoilers: dict[str, st.SearchStrategy]):
     """A valid form with up to three fields spoilt, or every field anything; then extra fields,
-    the encoding, the htmx flag and the ?next= value."""
+    the encoding, the htmx flag and the ?next= value.
+
+    The strategies are built here, once: Hypothesis validates every new strategy it draws
+    from, so one made per draw is slow."""
+    some_names = st.sets(st.sampled_from(sorted(spoilers)), max_size=3)
+    spoilt_fields = {name: field(valid) for name, valid in spoilers.items()}
 
     @st.composite
     def build(draw):
         values = {name: [value] for name, value in draw(valid_forms).items()}
-        if draw(st.booleans()):
-            spoilt = draw(st.sets(st.sampled_from(sorted(spoilers)), max_size=3))
-        else:
-            spoilt = set(spoilers)
+        spoilt = draw(some_names) if draw(st.booleans()) else set(spoilers)
         for name in sorted(spoilt):
-            values[name] = draw(field(spoilers[name]))
+            values[name] = draw(spoilt_fields[name])
         for name, posted in draw(EXTRA_FIELDS).items():
             if name not in values and name != "csrf_token":
                 values[name] = posted
@@ -114,21 +116,32 @@ NAMES = st.sampled_from(["Li Lei", "韩梅梅", "O'Brien-Smith", "김철수", "x
 LINES = st.sampled_from(["1 Market St", "서울특별시 강남구 테헤란로 1", "Apt 5", "y" * 200, ""])
 
 
-@st.composite
-def valid_addresses(draw):
-    country = draw(st.sampled_from(sorted(VALID_BY_COUNTRY)))
-    phone, postcode = VALID_BY_COUNTRY[country]
+def address_form(drawn: dict) -> dict:
+    """A valid address form: the drawn values, the country's phone and postcode."""
+    phone, postcode = VALID_BY_COUNTRY[drawn["country"]]
     return {
-        "country": country,
-        "recipient_name": draw(NAMES.filter(lambda n: len(n) <= 100)),
+        "country": drawn["country"],
+        "recipient_name": drawn["recipient_name"],
         "phone": phone,
         "line1": "1 Market St",
-        "line2": draw(st.sampled_from(["", "Apt 5"])),
+        "line2": drawn["line2"],
         "city": "Springfield",
-        "region": draw(st.sampled_from(["", "CA", "서울"])),
+        "region": drawn["region"],
         "postcode": postcode,
-        "tax_id": draw(st.sampled_from(["", "P123456789012", "123-456-789-09"])),
+        "tax_id": drawn["tax_id"],
     }
+
+
+# Built once: Hypothesis validates every new strategy it draws from, so one made per draw is slow.
+VALID_ADDRESSES = st.fixed_dictionaries(
+    {
+        "country": st.sampled_from(sorted(VALID_BY_COUNTRY)),
+        "recipient_name": NAMES.filter(lambda n: len(n) <= 100),
+        "line2": st.sampled_from(["", "Apt 5"]),
+        "region": st.sampled_from(["", "CA", "서울"]),
+        "tax_id": st.sampled_from(["", "P123456789012", "123-456-789-09"]),
+    }
+).map(address_form)
 
 
 ADDRESS_SPOILERS = {
@@ -188,7 +201,7 @@ def test_fuzz_address_form(app, make_customer, make_address, countries):  # noqa
     statuses = Counter()
 
     @EXAMPLES
-    @given(st.sampled_from(paths), form_submissions(valid_addresses(), ADDRESS_SPOILERS))
+    @given(st.sampled_from(paths), form_submissions(VALID_ADDRESSES, ADDRESS_SPOILERS))
     @example(
         paths[0],
         (
@@ -228,16 +241,16 @@ NUMBERS = st.one_of(
 )
 
 
-@st.composite
-def valid_declarations(draw):
-    return {
-        "name_zh": draw(st.sampled_from(["手机壳", "T恤", "儿童玩具（塑料）", "口红" * 50])),
-        "name_en": draw(st.sampled_from(["Phone case", "T-shirt", "Toy (plastic), 2 pcs."])),
-        "category": draw(st.sampled_from(GOODS_CATEGORIES)),
-        "quantity": str(draw(st.integers(1, 9999))),
-        "unit_value": str(draw(st.decimals("0.01", "100000", places=2))),
-        "hs_code": draw(st.sampled_from(["", "3926.90", "6109.10.00", "8517620099"])),
+VALID_DECLARATIONS = st.fixed_dictionaries(
+    {
+        "name_zh": st.sampled_from(["手机壳", "T恤", "儿童玩具（塑料）", "口红" * 50]),
+        "name_en": st.sampled_from(["Phone case", "T-shirt", "Toy (plastic), 2 pcs."]),
+        "category": st.sampled_from(GOODS_CATEGORIES),
+        "quantity": st.integers(1, 9999).map(str),
+        "unit_value": st.decimals("0.01", "100000", places=2).map(str),
+        "hs_code": st.sampled_from(["", "3926.90", "6109.10.00", "8517620099"]),
     }
+)
 
 
 DECLARATION_SPOILERS = {
@@ -299,7 +312,7 @@ def test_fuzz_declaration_form(app, make_customer):
     statuses = Counter()
 
     @EXAMPLES
-    @given(st.sampled_from(paths), form_submissions(valid_declarations(), DECLARATION_SPOILERS))
+    @given(st.sampled_from(paths), form_submissions(VALID_DECLARATIONS, DECLARATION_SPOILERS))
     def run(path, submission):
         response = send(app, cookie, token, path, submission)
         statuses[response.status_code] += 1

@@ -26,19 +26,33 @@ from tests.pricing_factories import TODAY, channel, request, surcharge, zone
 DISCOUNTS = (LineCode.MEMBER_DISCOUNT, LineCode.COUPON)
 fen = st.integers(min_value=0, max_value=500_000)
 percent = st.decimals(min_value=0, max_value=100, places=2)
+# The strategies the composites draw from are built once, here: Hypothesis validates every new
+# strategy it draws from, so one made per draw is slow.
+EDGES = st.sets(st.integers(1, 30_000), min_size=1, max_size=5)
+STEPS_G = st.sampled_from([10, 100, 500, 1_000])
+DIVISORS = st.sampled_from([None, 5000, 6000, 8000])
+MIN_SIDES = st.sampled_from([None, 40])
+MIN_CHARGEABLE = st.sampled_from([0, 500, 2_000])
+MIN_CHARGES = st.sampled_from([0, 5_000])
+MAX_PIECES = st.sampled_from([None, 20_000])
+OVER_LIMIT = st.sampled_from(["refuse", "fee"])
+INSURANCE = st.one_of(st.none(), percent)
 
 
 @st.composite
 def bands(draw) -> tuple[Band, ...]:
     """Contiguous bands from 0 to at least 30 kg with arbitrary (not monotonic) prices."""
-    edges = sorted(draw(st.sets(st.integers(1, 30_000), min_size=1, max_size=5)) | {100_000})
+    edges = sorted(draw(EDGES) | {100_000})
     result, low = [], 0
     for high in edges:
         first = draw(st.integers(0, high))
-        unit = draw(st.sampled_from([10, 100, 500, 1_000]))
+        unit = draw(STEPS_G)
         result.append(Band(low, high, first, draw(fen), unit, draw(fen), draw(fen)))
         low = high
     return tuple(result)
+
+
+BANDS = bands()
 
 
 @st.composite
@@ -56,20 +70,21 @@ def channels(draw):
         surcharge("oversize", per_piece_fen=draw(fen), fuel_applies=draw(st.booleans())),
     ]
     return channel(
-        zones=(zone("US", Area("US"), bands=draw(bands())),),
-        rounding_step_g=draw(st.sampled_from([10, 100, 500, 1_000])),
-        volumetric_divisor=draw(st.sampled_from([None, 5000, 6000, 8000])),
-        volumetric_min_side_cm=draw(st.sampled_from([None, 40])),
-        min_chargeable_g=draw(st.sampled_from([0, 500, 2_000])),
-        min_charge_fen=draw(st.sampled_from([0, 5_000])),
-        max_piece_g=draw(st.sampled_from([None, 20_000])),
-        over_limit_action=draw(st.sampled_from(["refuse", "fee"])),
-        insurance_percent=draw(st.one_of(st.none(), percent)),
+        zones=(zone("US", Area("US"), bands=draw(BANDS)),),
+        rounding_step_g=draw(STEPS_G),
+        volumetric_divisor=draw(DIVISORS),
+        volumetric_min_side_cm=draw(MIN_SIDES),
+        min_chargeable_g=draw(MIN_CHARGEABLE),
+        min_charge_fen=draw(MIN_CHARGES),
+        max_piece_g=draw(MAX_PIECES),
+        over_limit_action=draw(OVER_LIMIT),
+        insurance_percent=draw(INSURANCE),
         insurance_min_fen=draw(fen),
         surcharges=tuple(rules),
     )
 
 
+CHANNELS = channels()
 pieces = st.builds(
     Piece,
     weight_g=st.integers(1, 30_000),
@@ -104,7 +119,7 @@ requests = st.builds(
 
 
 @settings(max_examples=400, deadline=None)
-@given(channels(), requests)
+@given(CHANNELS, requests)
 def test_quote_properties(ch, req):
     q = quote(ch, req)
     if not q.available:
@@ -140,22 +155,30 @@ DESTINATIONS = st.builds(
     st.sampled_from(["10001", "99501", "99501-1234", "SW1A 1AA", ""]),
     st.sampled_from(["", "Alaska"]),
 )
+DUTY_THRESHOLDS = st.sampled_from([0, 5_000, 80_000])
+DUTY_BASES = st.sampled_from(["goods", "goods_freight"])
+DUTY_DATES = st.sampled_from([date(2026, 1, 1), date(2027, 1, 1)])
+DUTY_COUNTRIES = st.sets(st.sampled_from(["US", "GB"]))
+CODES = st.sampled_from(["A", "B", "C"])
+RUN_LENGTHS = st.integers(1, 8)
+RUN_STEPS = st.sampled_from(["declared", "declared", "insure", "destination", "pieces"])
+DECLARED_VALUES = st.sampled_from([0, 1, 5_000, 80_000, 80_001])
 
 
 @st.composite
 def memo_channels(draw):
     """A generated channel (as above) that may also be DDP, with duty rules for some countries,
     serve a second country, and refuse remote areas."""
-    base = draw(channels())
+    base = draw(CHANNELS)
     duty_rules = tuple(
         DutyRule(
             country,
             draw(percent),
-            draw(st.sampled_from([0, 5_000, 80_000])),
-            draw(st.sampled_from(["goods", "goods_freight"])),
-            draw(st.sampled_from([date(2026, 1, 1), date(2027, 1, 1)])),
+            draw(DUTY_THRESHOLDS),
+            draw(DUTY_BASES),
+            draw(DUTY_DATES),
         )
-        for country in draw(st.sets(st.sampled_from(["US", "GB"])))
+        for country in draw(DUTY_COUNTRIES)
     )
     zones = base.zones
     if draw(st.booleans()):
@@ -163,7 +186,7 @@ def memo_channels(draw):
     remote = surcharge("remote", remote_areas=(Area("US", "alaska"),), refuse=draw(st.booleans()))
     return replace(
         base,
-        code=draw(st.sampled_from(["A", "B", "C"])),
+        code=draw(CODES),
         zones=zones,
         is_ddp=draw(st.booleans()),
         duty_rules=duty_rules,
@@ -177,13 +200,11 @@ def request_runs(draw) -> list[QuoteRequest]:
     declared value, sometimes insured, sometimes another destination or weight."""
     first = draw(requests)
     run = [replace(first, destination=draw(DESTINATIONS))]
-    for _ in range(draw(st.integers(1, 8))):
+    for _ in range(draw(RUN_LENGTHS)):
         previous = run[-1]
-        step = draw(st.sampled_from(["declared", "declared", "insure", "destination", "pieces"]))
+        step = draw(RUN_STEPS)
         if step == "declared":
-            following = replace(
-                previous, declared_value_fen=draw(st.sampled_from([0, 1, 5_000, 80_000, 80_001]))
-            )
+            following = replace(previous, declared_value_fen=draw(DECLARED_VALUES))
         elif step == "insure":
             following = replace(previous, insure=not previous.insure)
         elif step == "destination":

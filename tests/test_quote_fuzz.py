@@ -11,6 +11,7 @@ random extra parameters (some of them names `url_for` treats specially), with va
 in so that the priced path runs too. The queries only read, so nothing needs to be put back.
 """
 
+import functools
 from collections import Counter
 from urllib.parse import quote as url_quote
 
@@ -85,8 +86,10 @@ CHANNELS = st.sampled_from(
 JUNK = st.one_of(st.just(""), TEXT, TRICKY, TEXT, TRICKY, st.just("\x00"), HUGE)
 
 
+@functools.cache
 def field(valid: st.SearchStrategy) -> st.SearchStrategy[list[str]]:
-    """As test_fuzz.field: one plausible value, anything, left out, or repeated (with JUNK)."""
+    """As test_fuzz.field: one plausible value, anything, left out, or repeated (with JUNK).
+    Remembered per strategy, as test_fuzz.field is."""
     anything = st.one_of(valid, valid.map(lambda v: v + "\x00"), st.sampled_from(ODD_CHARS), JUNK)
     return st.one_of(
         valid.map(lambda v: [v]),
@@ -105,27 +108,35 @@ EXTRA_PARAMETERS = st.dictionaries(
 )
 
 
+@functools.cache
 def numeric(valid: st.SearchStrategy) -> st.SearchStrategy[list[str]]:
     """A number field: like test_fuzz.field, with the odd numbers weighing more."""
     return st.one_of(field(valid), NUMBERS.map(lambda v: [v]))
 
 
+# Built once: Hypothesis validates every new strategy it draws from, so one made per draw is slow.
+QUERY_FIELDS = {
+    "country": field(COUNTRIES),
+    "postcode": field(POSTCODES),
+    "city": field(CITIES),
+    "weight": numeric(WEIGHTS),
+    "category": field(CATEGORIES),
+    "declared": numeric(DECLARED),
+    "insure": field(BOOLEANS),
+}
+SIDE_FIELD = numeric(SIDES)
+CHANNEL_FIELD = field(CHANNELS)
+WITH_SIDES = st.booleans()
+
+
 @st.composite
 def queries(draw, with_channel: bool = False) -> MultiDict:
-    values = {
-        "country": draw(field(COUNTRIES)),
-        "postcode": draw(field(POSTCODES)),
-        "city": draw(field(CITIES)),
-        "weight": draw(numeric(WEIGHTS)),
-        "category": draw(field(CATEGORIES)),
-        "declared": draw(numeric(DECLARED)),
-        "insure": draw(field(BOOLEANS)),
-    }
-    if draw(st.booleans()):
+    values = {name: draw(strategy) for name, strategy in QUERY_FIELDS.items()}
+    if draw(WITH_SIDES):
         for side in ("length", "width", "height"):
-            values[side] = draw(numeric(SIDES))
+            values[side] = draw(SIDE_FIELD)
     if with_channel:
-        values["channel"] = draw(field(CHANNELS))
+        values["channel"] = draw(CHANNEL_FIELD)
     extras = {k: v for k, v in draw(EXTRA_PARAMETERS).items() if k not in values}
     query = MultiDict()
     for name, posted in {**values, **extras}.items():

@@ -178,6 +178,10 @@ def assert_same_document(page: Page) -> None:
     assert page.evaluate("window.__sameDocument") == "still here", "the page was reloaded"
 
 
+# Countries whose results are also reloaded from the shared URL (the US one has every field).
+RELOADED = {"US", "JP"}
+
+
 def test_live_quote_for_every_channel_of_the_demo_card(
     page: Page, viewport: Viewport, app, demo_card, console_log: ConsoleLog
 ):
@@ -217,11 +221,12 @@ def test_live_quote_for_every_channel_of_the_demo_card(
         expect(page.get_by_test_id("cheapest")).to_have_count(1)
         expect(page.locator("[data-testid=offer]").first.get_by_test_id("cheapest")).to_be_visible()
 
-        # The URL can be shared: loading it shows the same results with the form filled in.
-        page.reload()
-        wait_for_offers(page, quotes)
-        expect(form.locator("#country")).to_have_value(country)
-        expect(form.locator("#weight")).to_have_value(fields["weight"])
+        if country in RELOADED:
+            # The URL can be shared: loading it shows the same results with the form filled in.
+            page.reload()
+            wait_for_offers(page, quotes)
+            expect(form.locator("#country")).to_have_value(country)
+            expect(form.locator("#weight")).to_have_value(fields["weight"])
         check_price_details(page, viewport, first)
         seen.update(q.channel.code for q in quotes)
 
