@@ -25,9 +25,11 @@ from portal.i18n import (
 )
 from portal.requests import PortalRequest
 from portal.security import install_security_headers
-from portal.services import site_settings, table_versions
+from portal.services import session_users, site_settings, table_versions
 from portal.services.accounts import load_session_user
 
+# Signed-in users kept per process for cached pages (services/session_users): a few kB each.
+SESSION_USER_COPIES = 4096
 MIGRATIONS_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations"
 )
@@ -64,6 +66,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         database.install_sqlite_hooks(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        database.install_idle_ping(db.engine)
         table_versions.install(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -73,6 +76,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_session_user)
+    session_users.init_app(app, SESSION_USER_COPIES)
     login_manager.unauthorized_handler(login_required_answer)
     login_manager.needs_refresh_handler(refresh_required_answer)
 

@@ -4,21 +4,28 @@ SQLite: WAL, foreign keys on every connection, a busy timeout, and write transac
 with BEGIN IMMEDIATE so that two writers queue instead of failing with "database is locked"
 when a read lock is upgraded. Requests with a safe method (GET, HEAD, OPTIONS) open deferred
 transactions so readers never wait for writers.
-PostgreSQL: pool_pre_ping and statement/lock timeouts so a stuck query fails fast.
+PostgreSQL: a connection idle in the pool for a while is pinged before use (a restarted
+server's dead connections are replaced, not handed to a request), and statement/lock timeouts
+make a stuck query fail fast.
 """
 
 import contextvars
 import functools
 import os
+import time
 from collections.abc import Callable
 
 from flask import Flask, request
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 
 _read_only = contextvars.ContextVar("sqlite_read_only", default=False)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A connection back in the pool for longer than this is pinged before it is handed out; one
+# returned more recently was working a moment ago (pinging every checkout costs a busy worker
+# a round trip per request).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def engine_options(app: Flask) -> dict:
@@ -30,7 +37,6 @@ def engine_options(app: Flask) -> dict:
         connect_args.setdefault("check_same_thread", False)
         connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
     elif url.get_backend_name() == "postgresql":
-        options.setdefault("pool_pre_ping", True)
         connect_args = options.setdefault("connect_args", {})
         connect_args.setdefault(
             "options",
@@ -52,6 +58,27 @@ def resolve_database_uri(app: Flask) -> None:
     elif uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+
+
+def install_idle_ping(engine: Engine) -> None:
+    """On PostgreSQL, ping a connection that has been idle in the pool before using it; a dead
+    one is replaced (the pool retries when a checkout raises DisconnectionError)."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _note_return(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        returned_at = record.info.get("returned_at")
+        if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError() from error
 
 
 def install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:

@@ -33,7 +33,14 @@ from portal.models import (
 )
 from portal.models.ledger import SQLITE_GUARDS
 from portal.quote.fragment_cache import fragments
-from portal.services import accounts, ledger, rate_cards, site_settings, table_versions
+from portal.services import (
+    accounts,
+    ledger,
+    rate_cards,
+    session_users,
+    site_settings,
+    table_versions,
+)
 from portal.services.rate_sheets import import_rate_card
 from tests.pg_server import PostgresServer, find_bindir
 
@@ -149,6 +156,7 @@ def forget_rate_cards() -> None:
     site_settings.clear_cache()
     for app, _config in _APPS.values():
         page_cache.cache_of(app).clear()
+        session_users.clear(app)
 
 
 # One app per database per test process, reused by every test: building an app compiles every

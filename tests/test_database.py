@@ -5,8 +5,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
+from portal import database
 from portal.extensions import db
 from portal.models import User, Warehouse
 from portal.services import accounts
@@ -102,3 +105,67 @@ def test_naive_datetimes_are_refused(app):
         with pytest.raises(Exception, match="naive datetime"):
             db.session.flush()
         db.session.rollback()
+
+
+def _backend_pid(app) -> int:
+    with app.app_context():
+        pid = db.session.scalar(select(func.pg_backend_pid()))
+        db.session.rollback()
+        db.session.remove()
+        return pid
+
+
+def _terminate(url: str, pid: int) -> None:
+    """End a backend from a connection of its own, as a server restart would."""
+    other = create_engine(url, poolclass=NullPool)
+    with other.connect() as connection:
+        assert connection.scalar(select(func.pg_terminate_backend(pid)))
+    other.dispose()
+
+
+def test_a_connection_idle_in_the_pool_is_pinged_and_a_dead_one_replaced(
+    postgresql_url, monkeypatch
+):
+    app = make_app(postgresql_url)
+    dead = _backend_pid(app)
+    _terminate(postgresql_url, dead)
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)  # every connection is "idle"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) >= 0  # no error: replaced
+        assert db.session.scalar(select(func.pg_backend_pid())) != dead
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_connection_just_returned_to_the_pool_is_not_pinged(postgresql_url, monkeypatch):
+    app = make_app(postgresql_url)
+    with app.app_context():
+        pings = []
+        real_ping = db.engine.dialect.do_ping
+        monkeypatch.setattr(
+            db.engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn)
+        )
+    first = _backend_pid(app)  # a new connection: never returned, so pinged
+    assert pings == [1]
+    assert _backend_pid(app) == first  # the same connection, returned a moment ago
+    assert pings == [1]
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
+    assert _backend_pid(app) == first
+    assert pings == [1, 1]
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_dead_connection_used_without_a_ping_fails_with_the_servers_error(
+    postgresql_url, monkeypatch
+):
+    app = make_app(postgresql_url)
+    _terminate(postgresql_url, _backend_pid(app))
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 1e9)  # returned just now: no ping
+    with app.app_context():
+        with pytest.raises(OperationalError, match="terminating connection"):
+            db.session.scalar(select(func.pg_backend_pid()))
+        db.session.remove()  # the page-cache counters' rollback hook must not fail here
+        assert db.session.scalar(select(func.count(User.id))) >= 0  # the pool reconnected
+        db.session.remove()
+        db.engine.dispose()

@@ -8,7 +8,7 @@ from sqlalchemy import text, update
 
 from portal import page_cache
 from portal.extensions import db
-from portal.models import Parcel, User
+from portal.models import Parcel, User, UserRole
 from portal.models import base as model_base
 from portal.services import notifications, parcels, table_versions
 from portal.services.errors import DomainError, ValidationFailed
@@ -131,9 +131,47 @@ def test_a_repeated_page_is_answered_without_running_the_view(app, make_customer
         again = client.get(LIST)
     assert again.status_code == 200
     assert shown(again) == shown(first)
-    # The counters, then the user with their roles: nothing of the page's own queries.
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
-    assert not any("FROM parcels" in s for s in statements)
+    # The counters only: the user is rebuilt from its copy, and nothing of the page's queries.
+    queries = [s for s in statements if s != "BEGIN"]  # SQLite's own BEGIN
+    assert len(queries) == 1 and "FROM table_versions" in queries[0]
+
+
+# ---- the signed-in user's copy (services/session_users) ------------------------------------
+
+
+def test_a_change_to_the_user_or_their_roles_is_seen_at_once(app, make_customer):
+    account = make_customer()
+    client = logged_in(app, account)
+    assert client.get(LIST).status_code == 200
+    assert client.get(LIST).status_code == 200  # served with the user's copy
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == account.id).values(locale="en"))
+        db.session.commit()
+    assert soup(client.get(LIST)).html["lang"] == "en"
+    with app.app_context():
+        user = db.session.get(User, account.id)
+        user.roles.append(UserRole(role="warehouse"))
+        db.session.commit()
+    assert client.get("/ops/").status_code == 200  # the gate reads the role just added
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == account.id).values(is_disabled=True))
+        db.session.commit()
+    assert client.get(LIST).status_code in (302, 303)  # disabled: signed out
+
+
+def test_a_view_run_with_the_users_copy_reads_and_writes_as_usual(app, make_customer):
+    account = make_customer()
+    client = logged_in(app, account)
+    assert client.get(LIST).status_code == 200
+    first = register(app, account.id, "SF1000000000001")  # the page's tables changed: a miss
+    with sql_statements(app) as statements:
+        page = client.get(LIST)
+    assert shown(page) == [str(first)]
+    assert not any(s.lstrip().upper().startswith(("UPDATE", "INSERT")) for s in statements)
+    assert not any("FROM users" in s for s in statements)  # the view ran with the copy
+    response = post(client, "/parcels/new", {**PARCEL, "tracking_no": "SF1000000000002"})
+    assert response.status_code in (303, 204)
+    assert len(shown(client.get(LIST))) == 2
 
 
 def test_a_write_anywhere_shows_on_the_next_request(app, make_customer):

@@ -1,13 +1,13 @@
 """Accounts: registration, login, password changes, sessions and staff roles."""
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import STAFF_ROLES, ExternalLogin, User, UserRole, utcnow
-from portal.services import coupons, throttle
+from portal.services import coupons, session_users, throttle
 from portal.services.codes import ALPHABET, new_customer_code, new_invite_code, normalise_code
 from portal.services.errors import LoginRefused, ValidationFailed
 from portal.services.identifiers import LoginIdentifier, parse_identifier
@@ -234,7 +234,7 @@ def load_session_user(token: str) -> User | None:
     user_id, _, version = token.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id), options=[joinedload(User.roles)])
+    user = session_users.load(int(user_id), g.get("table_versions"))
     if user is None or user.is_disabled or user.session_version != int(version):
         return None
     return user

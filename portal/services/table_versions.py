@@ -45,7 +45,8 @@ def install(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn):
-        conn.info.pop(WRITTEN, None)
+        if not conn.invalidated:  # a lost connection takes its notes with it
+            conn.info.pop(WRITTEN, None)
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi_connection, record):
