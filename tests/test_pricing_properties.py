@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal.services import pricing
-from portal.services.pricing import QuoteMemo, quote, quote_all, reads_declared_value
+from portal.services.pricing import (
+    QuoteMemo,
+    freight,
+    quote,
+    quote_all,
+    reads_declared_value,
+    with_declared_value,
+)
 from portal.services.pricing_areas import AreaIndex, area_score, best_score
 from portal.services.pricing_types import (
     Area,
@@ -243,19 +250,32 @@ def test_the_memo_tells_equal_decimals_with_other_exponents_apart():
     assert repr(ten_point_zero) == repr(quote_all([ch], request(member_percent=Decimal("10.0"))))
 
 
-def test_the_memo_prices_a_channel_once_per_request_it_depends_on(monkeypatch):
+def test_the_memo_prices_a_channels_freight_once_per_shipment(monkeypatch):
     ddp = channel(
         code="DDP", is_ddp=True, duty_rules=(DutyRule("US", Decimal(30), 0, "goods", TODAY),)
     )
     plain = channel(code="PLAIN")
     priced = []
-    real = pricing.quote
-    monkeypatch.setattr(pricing, "quote", lambda ch, req: priced.append(ch.code) or real(ch, req))
+    real = pricing.freight
+    monkeypatch.setattr(pricing, "freight", lambda ch, req: priced.append(ch.code) or real(ch, req))
     memo = QuoteMemo()
-    for declared in (10_000, 20_000, 10_000, 30_000):
+    answers = [
         memo.quote_all([ddp, plain], request(declared_value_fen=declared))
-    assert priced.count("PLAIN") == 1
-    assert priced.count("DDP") == 3
+        for declared in (10_000, 20_000, 10_000, 30_000)
+    ]
+    # Another declared value only adds the duties again: the freight is priced once each.
+    assert priced == ["DDP", "PLAIN"]
+    duties = [next(q for q in a if q.channel is ddp).line(LineCode.DUTIES) for a in answers]
+    assert [line.amount_fen for line in duties] == [3_000, 6_000, 3_000, 9_000]
+
+
+@settings(max_examples=300, deadline=None)
+@given(memo_channels(), request_runs(), st.integers(0, 1_000_000), st.booleans())
+def test_a_freight_finished_with_any_declared_value_is_that_values_quote(ch, run, other, insure):
+    for req in run:
+        part = freight(ch, replace(req, declared_value_fen=other, insure=insure))
+        assert with_declared_value(part, req) == quote(ch, req)
+        assert repr(with_declared_value(part, req)) == repr(quote(ch, req))
 
 
 # ---- area matching -----------------------------------------------------------------------------

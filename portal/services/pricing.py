@@ -56,12 +56,39 @@ def per_kg(rate_fen: int, weight_g: int) -> int:
 
 def quote(channel: ChannelRates, request: QuoteRequest) -> Quote:
     """Price one channel for one request; an unavailable channel comes back with its reason."""
+    return with_declared_value(freight(channel, request), request)
+
+
+@dataclass(frozen=True)
+class Freight:
+    """A channel's price for a request up to the lines that read the declared value: the
+    zone, the pieces, the chargeable weight, the freight lines (base, surcharges, fuel and
+    discounts) and their notices. `with_declared_value` adds insurance and duties."""
+
+    channel: ChannelRates
+    zone: ZoneRates
+    pieces: tuple[PieceWeight, ...]
+    weight_g: int
+    lines: tuple[QuoteLine, ...]
+    notices: tuple[Notice, ...]
+
+
+def freight(channel: ChannelRates, request: QuoteRequest) -> Freight | Quote:
+    """The part of the price that never reads the declared value, or the unavailable Quote."""
     try:
-        return _Pricing(channel, request).run()
+        return _Pricing(channel, request).freight()
     except Unavailable as refusal:
         return Quote(
             channel=channel, available=False, reason=refusal.reason, zone_code=refusal.zone_code
         )
+
+
+def with_declared_value(part: Freight | Quote, request: QuoteRequest) -> Quote:
+    """The whole quote: the freight with the insurance and duties for the declared value (an
+    unavailable quote stays as it is)."""
+    if isinstance(part, Quote):
+        return part
+    return _Pricing(part.channel, request).finish(part)
 
 
 def quote_all(channels: Iterable[ChannelRates], request: QuoteRequest) -> list[Quote]:
@@ -98,42 +125,51 @@ def reads_declared_value(channel: ChannelRates, request: QuoteRequest) -> bool:
 class QuoteMemo:
     """Quotes remembered per channel and per request, where a request is every field of
     `QuoteRequest` except the declared value for a channel that does not read it
-    (`reads_declared_value`): quoting an amount after another then reprices only the channels
-    that insure or charge duties.
+    (`reads_declared_value`). For a channel that does, its `Freight` is remembered without the
+    declared value: quoting an amount after another only adds insurance and duties again.
 
-    Channels are told apart by identity: an entry keeps its quote, and the quote its channel,
-    so a remembered id always belongs to the same living object. Channels and requests are
-    frozen values, so a remembered quote is the one `quote()` would compute again."""
+    Channels are told apart by identity: an entry keeps its quote (or freight), and that its
+    channel, so a remembered id always belongs to the same living object. Channels and
+    requests are frozen values, so a remembered quote is the one `quote()` would compute
+    again."""
 
     def __init__(self, size: int = 128):
         self.size = size
-        self._requests: OrderedDict[tuple, dict[int, Quote]] = OrderedDict()
+        self._requests: OrderedDict[tuple, _Known] = OrderedDict()
         self._lock = threading.Lock()
 
     def quote_all(self, channels: Iterable[ChannelRates], request: QuoteRequest) -> list[Quote]:
         """As `quote_all()`, with each channel's quote reused when it was priced before."""
-        exact = self._quotes_for(request)
+        exact = self._known_for(request)
         undeclared = (
             exact
             if request.declared_value_fen == 0
-            else self._quotes_for(replace(request, declared_value_fen=0))
+            else self._known_for(replace(request, declared_value_fen=0))
         )
         quotes = []
         for channel in channels:
-            known = exact if reads_declared_value(channel, request) else undeclared
-            found = known.get(id(channel))
-            if found is None or found.channel is not channel:
-                found = known[id(channel)] = quote(channel, request)
+            reads = reads_declared_value(channel, request)
+            known = exact if reads else undeclared
+            found = _mine(known.quotes, channel)
+            if found is None:
+                if reads:
+                    part = _mine(undeclared.freights, channel)
+                    if part is None:
+                        part = undeclared.freights[id(channel)] = freight(channel, request)
+                    found = with_declared_value(part, request)
+                else:
+                    found = quote(channel, request)
+                known.quotes[id(channel)] = found
             quotes.append(found)
         return sort_quotes(quotes)
 
-    def _quotes_for(self, request: QuoteRequest) -> dict[int, Quote]:
-        """The quotes remembered for one request, by channel id (a new, empty one if none)."""
+    def _known_for(self, request: QuoteRequest) -> "_Known":
+        """What is remembered for one request (a new, empty entry if nothing)."""
         key = _exact(request)
         with self._lock:
             known = self._requests.get(key)
             if known is None:
-                known = self._requests[key] = {}
+                known = self._requests[key] = _Known({}, {})
                 while len(self._requests) > self.size:
                     self._requests.popitem(last=False)
             else:
@@ -143,6 +179,20 @@ class QuoteMemo:
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+
+
+@dataclass
+class _Known:
+    """One request's remembered quotes and freights, by channel id."""
+
+    quotes: dict[int, Quote]
+    freights: dict[int, "Freight | Quote"]
+
+
+def _mine(known: dict, channel: ChannelRates):
+    """The entry for this very channel object, if any."""
+    found = known.get(id(channel))
+    return found if found is not None and found.channel is channel else None
 
 
 def _exact(request: QuoteRequest) -> tuple:
@@ -231,7 +281,7 @@ class _Pricing:
     channel: ChannelRates
     request: QuoteRequest
 
-    def run(self) -> Quote:
+    def freight(self) -> Freight:
         if not self.request.pieces or any(p.weight_g <= 0 for p in self.request.pieces):
             raise ValueError("a quote needs at least one piece, each heavier than 0 g")
         zone = self._zone()
@@ -253,15 +303,20 @@ class _Pricing:
         lines += self._surcharges()
         lines += self._fuel(base.amount_fen, lines[1:])
         lines += self._discounts(base.amount_fen)
-        freight_fen = sum(line.amount_fen for line in lines)
-        lines += self._insurance()
-        lines += self._duties(freight_fen)
+        return Freight(self.channel, zone, self.pieces, weight, tuple(lines), tuple(self.notices))
+
+    def finish(self, part: Freight) -> Quote:
+        """The freight's quote with the lines that read the declared value added."""
+        self.notices = list(part.notices)
+        freight_fen = sum(line.amount_fen for line in part.lines)
+        lines = [*part.lines, *self._insurance(), *self._duties(freight_fen)]
+        zone = part.zone
         return Quote(
             channel=self.channel,
             available=True,
             zone_code=zone.code,
-            pieces=self.pieces,
-            chargeable_g=weight,
+            pieces=part.pieces,
+            chargeable_g=part.weight_g,
             lines=tuple(line for line in lines if line.amount_fen or line.code == LineCode.BASE),
             transit_days=zone.transit_days or self.channel.transit_days,
             warnings=tuple(self.notices),
