@@ -30,6 +30,7 @@ from parcels_bench import (
     cookies_from,
     generator_digest,
     postgres_server,
+    settle,
     size_label,
 )
 from quote_bench import (
@@ -159,7 +160,9 @@ def _own_digest() -> str:
 def postgres_database(server: Any, orders: int, args: argparse.Namespace, tmp: Path) -> tuple:
     url = server.create_database(f"bench_orders_{orders}")
     print(f"setup: generating {orders:,} orders into PostgreSQL ...", flush=True)
-    return url, {"generate_s": generate(url, orders, args.seed, tmp / "generate.log")}
+    info = {"generate_s": generate(url, orders, args.seed, tmp / "generate.log")}
+    settle(url)
+    return url, info
 
 
 def last_day(url: str) -> date:
