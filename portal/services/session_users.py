@@ -35,13 +35,13 @@ def load(user_id: int, versions: dict[str, int] | None) -> User | None:
     """The user with their roles, from the copy when `versions` (read before anything else in
     this request, on cached views only) show no write to their tables since it was taken."""
     if versions is None:
-        return db.session.get(User, user_id, options=[joinedload(User.roles)])
+        return _query(user_id)
     copies = current_app.extensions["session_users"]
     stamp = tuple(versions.get(name, 0) for name in TABLES)
     copy = copies.get(user_id)
     if copy is not None and copy[0] == stamp:
         return _attach(copy[1], copy[2])
-    user = db.session.get(User, user_id, options=[joinedload(User.roles)])
+    user = _query(user_id)
     if user is not None:
         columns = {key: getattr(user, key) for key in USER_COLUMNS}
         roles = tuple({key: getattr(r, key) for key in ROLE_COLUMNS} for r in user.roles)
@@ -50,22 +50,24 @@ def load(user_id: int, versions: dict[str, int] | None) -> User | None:
     return user
 
 
+def _query(user_id: int) -> User | None:
+    return db.session.get(User, user_id, options=[joinedload(User.roles)])
+
+
 def _attach(columns: dict, roles: tuple[dict, ...]) -> User:
     """A User (with its roles) in the session as though just loaded: no SQL, nothing to flush."""
     present = db.session.identity_map.get(db.session.identity_key(User, columns["id"]))
     if present is not None:
         return present
-    user = User()
-    for key, value in columns.items():
-        set_committed_value(user, key, value)
-    role_objects = []
-    for row in roles:
-        role = UserRole()
-        for key, value in row.items():
-            set_committed_value(role, key, value)
-        make_transient_to_detached(role)
-        role_objects.append(role)
-    set_committed_value(user, "roles", role_objects)
-    make_transient_to_detached(user)
+    user = _as_loaded(User, columns, roles=[_as_loaded(UserRole, row) for row in roles])
     db.session.add(user)
     return user
+
+
+def _as_loaded(model: type, columns: dict, **relationships):
+    """An instance with these values and no pending changes, as a query would have left it."""
+    instance = model()
+    for key, value in (columns | relationships).items():
+        set_committed_value(instance, key, value)
+    make_transient_to_detached(instance)
+    return instance
