@@ -78,6 +78,9 @@ def register_parcel(page: Page, viewport: Viewport) -> None:
 
 def scan_in(staff: Page, parcel_id: int) -> None:
     staff.goto("/ops/intake")
+    # Chromium focuses an autofocus field at its next rendering step, which can come after
+    # the load event; keys typed before it would be lost, as a scanner's would.
+    expect(staff.locator("#scan-tracking-no")).to_be_focused()
     staff.keyboard.type(NUMBER)
     staff.keyboard.press("Enter")
     form = staff.locator(f"#receive-{parcel_id}")
