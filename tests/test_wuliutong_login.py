@@ -1,8 +1,10 @@
 """Logging in with a 物流通 account through the stand-in: first login creates and links, later
-logins find the link, an existing customer links it on the account page, refusals, the
-sister system not answering, throttling, and no 物流通 password anywhere in the database."""
+logins find the link, an existing customer links and unlinks it on the account page, refusals,
+the sister system not answering, throttling, and no 物流通 password anywhere in the database."""
 
+import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, update
@@ -10,8 +12,11 @@ from sqlalchemy import func, select, update
 from portal.extensions import db
 from portal.gateways import wuliutong
 from portal.models import Base, ExternalLogin, SecurityEvent, User
+from portal.services import accounts, login_methods, wechat_login, wuliutong_login
+from portal.services.errors import ValidationFailed
 from portal.wuliutong_simulator import service
 from portal.wuliutong_simulator.accounts import DEMO_ACCOUNTS
+from tests.conftest import run_together
 from tests.helpers import HTMX, field_error, login, post, soup
 
 URL = "/auth/login/wuliutong"
@@ -115,6 +120,78 @@ def test_a_logged_in_customer_links_their_wuliutong_account_on_the_account_page(
     taken = post(client, "/account/wuliutong", {"account": DEMO.name, "password": DEMO.password})
     assert taken.status_code == 422 and field_error(taken, "account")
     assert links(app) == [(customer.id, "wuliutong", DEMO.account_id)]
+
+
+def unlink_button(client):
+    return soup(client.get("/account/")).find(attrs={"data-testid": "wuliutong-unbind"})
+
+
+def flash_text(response) -> str:
+    return soup(response).find(id="flash").get_text(" ", strip=True)
+
+
+def test_a_customer_unlinks_their_wuliutong_account(app, client, make_customer):
+    customer = make_customer()
+    login(client, customer)
+    assert post(client, "/account/wuliutong/unbind").status_code == 422
+    post(client, "/account/wuliutong", {"account": DEMO.name, "password": DEMO.password})
+    assert unlink_button(client) is not None
+    unlinked = post(client, "/account/wuliutong/unbind")
+    assert unlinked.status_code == 303 and links(app) == []
+    page = soup(client.get("/account/"))
+    assert page.find(attrs={"data-testid": "login-method-wuliutong"})["data-present"] == "no"
+    assert "物流通" in page.find(id="flash").get_text()
+    # The 物流通 login no longer opens this account: it makes a new one, as a first login does.
+    post(client, "/auth/logout")
+    assert log_in(client).status_code == 303
+    [(user_id, _, _)] = links(app)
+    assert user_id != customer.id and user_count(app) == 2
+
+
+def test_the_only_way_to_log_in_cannot_be_unlinked_until_a_password_is_set(app, client):
+    log_in(client)
+    assert unlink_button(client) is None
+    refused = post(client, "/account/wuliutong/unbind")
+    assert refused.status_code == 422
+    assert "先添加手机号并设置密码" in flash_text(refused)
+    assert len(links(app)) == 1
+    password = {"new_password": "a long new secret", "confirm": "a long new secret"}
+    assert post(client, "/account/set-password", password).status_code == 303
+    assert unlink_button(client) is not None
+    assert post(client, "/account/wuliutong/unbind").status_code == 303
+    assert links(app) == []
+    post(client, "/auth/logout")
+    account = SimpleNamespace(identifier="13700137001", password="a long new secret")
+    assert login(client, account).status_code == 303
+
+
+def test_two_unlinks_at_once_leave_one_way_to_log_in(app, client, monkeypatch):
+    """An account with only a 物流通 and a WeChat link: unlinking both at once removes one."""
+    log_in(client)
+    [(user_id, _, _)] = links(app)
+    with app.app_context():
+        accounts.link_external(db.session.get(User, user_id), "wechat", "uBOTH-union")
+        db.session.commit()
+    checked = login_methods.has_other_login
+
+    def slow_check(user, provider):
+        """Hold each unlink between its check and its delete, where the other could slip in."""
+        answer = checked(user, provider)
+        time.sleep(0.3)
+        return answer
+
+    monkeypatch.setattr(login_methods, "has_other_login", slow_check)
+    unbind = (wuliutong_login.unbind_wuliutong, wechat_login.unbind_wechat)
+
+    def work(i: int) -> str:
+        unbind[i](db.session.get(User, user_id))
+        db.session.commit()
+        return "unlinked"
+
+    results = run_together(app, 2, work)
+    [refused] = [r for r in results if r != "unlinked"]
+    assert isinstance(refused, ValidationFailed)
+    assert len(links(app)) == 1
 
 
 @pytest.mark.parametrize(

@@ -19,18 +19,21 @@ from portal.services import accounts, login_methods, wechat_login, wuliutong_log
 from portal.services.errors import DomainError
 
 
-def _account_page(status: int = 200):
+def account_page(status: int = 200):
+    """The account page; `status` 422 when it is shown again with a refusal in its flash."""
     wechat = accounts.external_login_of(current_user, wechat_login.PROVIDER)
-    can_unbind = wechat is not None and wechat_login.has_other_login(
-        current_user, wechat_login.PROVIDER
-    )
+    wuliutong = accounts.external_login_of(current_user, wuliutong_login.PROVIDER)
     page = render_template(
         "account/index.html",
         wechat_enabled=wechat_enabled(),
         wechat=wechat,
-        can_unbind=can_unbind,
         wuliutong_enabled=wuliutong_enabled(),
-        wuliutong=accounts.external_login_of(current_user, wuliutong_login.PROVIDER),
+        wuliutong=wuliutong,
+        can_unlink={
+            link.provider: login_methods.has_other_login(current_user, link.provider)
+            for link in (wechat, wuliutong)
+            if link is not None
+        },
     )
     return page, status
 
@@ -38,7 +41,7 @@ def _account_page(status: int = 200):
 @bp.route("/")
 @login_required
 def index():
-    return _account_page()
+    return account_page()
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -138,7 +141,7 @@ def wechat_unbind():
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "error")
-        return _account_page(422)
+        return account_page(422)
     db.session.commit()
     flash(_("WeChat is no longer linked to your account."), "success")
     return hx_redirect(url_for("account.index"))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ExternalLogin, User, utcnow
-from portal.services import accounts
+from portal.services import accounts, login_methods
 from portal.services.errors import LoginRefused, ValidationFailed
 
 PROVIDER = "wechat"
@@ -96,30 +96,7 @@ def bind_wechat(user: User, identity: WeChatIdentity) -> ExternalLogin:
     )
 
 
-def has_other_login(user: User, provider: str) -> bool:
-    """Whether the user could still log in without `provider`: a mobile number or email with
-    a password, or a link of another system."""
-    if (user.phone or user.email) and user.password_hash:
-        return True
-    return (
-        db.session.scalar(
-            select(ExternalLogin.id).where(
-                ExternalLogin.user_id == user.id, ExternalLogin.provider != provider
-            )
-        )
-        is not None
-    )
-
-
 def unbind_wechat(user: User) -> None:
     """Remove the account's WeChat link; raises ValidationFailed when there is none or when it
     is the only way left to log in."""
-    link = accounts.external_login_of(user, PROVIDER)
-    if link is None:
-        raise ValidationFailed(_l("Your account is not linked to WeChat."))
-    if not has_other_login(user, PROVIDER):
-        raise ValidationFailed(
-            _l("Add a mobile number and a password first, or you could not log in any more.")
-        )
-    db.session.delete(link)
-    db.session.flush()
+    login_methods.unlink(user, PROVIDER, _l("Your account is not linked to WeChat."))

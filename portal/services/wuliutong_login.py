@@ -18,7 +18,7 @@ from portal.gateways.wuliutong import (
 )
 from portal.gateways.wuliutong_config import wuliutong_client
 from portal.models import ExternalLogin, User, utcnow
-from portal.services import accounts, recharges, throttle
+from portal.services import accounts, login_methods, recharges, throttle
 from portal.services.errors import DomainError, LoginRefused, ValidationFailed
 from portal.services.identifiers import parse_phone
 
@@ -120,6 +120,12 @@ def bind_wuliutong(
     return accounts.link_external(
         user, PROVIDER, sister.account_id, display_name=sister.display_name
     )
+
+
+def unbind_wuliutong(user: User) -> None:
+    """Remove the account's 物流通 link; raises ValidationFailed when there is none or when it
+    is the only way left to log in."""
+    login_methods.unlink(user, PROVIDER, _l("Your account is not linked to 物流通."))
 
 
 def _verified_phone(sister: SisterAccount) -> str | None:
