@@ -278,6 +278,33 @@ def test_attempts_are_throttled_per_wuliutong_account(app, client, monkeypatch):
     assert log_in(client, SECOND.name, SECOND.password).status_code == 303
 
 
+def test_attempts_while_wuliutong_does_not_answer_are_not_counted(app, client, monkeypatch):
+    """Nobody checked those passwords, so they cannot lock the customer out once it is back;
+    a forged answer still counts."""
+    app.config.update(LOGIN_FREE_FAILURES=2, LOGIN_MAX_FAILURES_PER_HOUR=2)
+    app.config["WULIUTONG_SIMULATOR_DOWN"] = True
+    for _ in range(4):
+        assert log_in(client).status_code == 503
+    app.config["WULIUTONG_SIMULATOR_DOWN"] = False
+    assert log_in(client, password="a typo").status_code == 422
+    post(client, "/auth/logout")
+    assert log_in(client).status_code == 303
+    post(client, "/auth/logout")
+
+    original = service.in_process_transport
+
+    def forging(url, body, headers, timeout):
+        answer = original(url, body, headers, timeout)
+        return replace(answer, body=answer.body.replace(b"WLT-100002", b"WLT-999999"))
+
+    monkeypatch.setattr(service, "in_process_transport", forging)
+    for _ in range(2):
+        assert log_in(client, SECOND.name, SECOND.password).status_code == 503
+    monkeypatch.setattr(service, "in_process_transport", original)
+    throttled = log_in(client, SECOND.name, SECOND.password)
+    assert throttled.status_code == 422 and field_error(throttled, "account")
+
+
 def test_no_wuliutong_password_is_stored(app, client):
     assert log_in(client, password="wrong password").status_code == 422
     assert log_in(client).status_code == 303

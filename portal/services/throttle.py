@@ -4,7 +4,8 @@ Every attempt is counted *before* the password is checked (a compare-and-set on 
 a burst of parallel guesses cannot slip past the limit. After LOGIN_FREE_FAILURES failures each
 further attempt must wait twice as long as the last (capped at LOGIN_MAX_LOCK_SECONDS), and no
 more than LOGIN_MAX_FAILURES_PER_HOUR attempts are ever counted in one hour. Locks are
-timestamps, so they expire by themselves. A successful login clears the counter.
+timestamps, so they expire by themselves. A successful login clears the counter; an attempt
+whose password nobody could check (another system did not answer) is given back.
 """
 
 import hashlib
@@ -85,5 +86,17 @@ def clear_failures(identifier: str) -> None:
         update(LoginThrottle)
         .where(LoginThrottle.key == throttle_key(identifier))
         .values(failures=0, locked_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def give_back_attempt(identifier: str) -> None:
+    """Uncount the attempt just claimed, in the same transaction, when no password was checked.
+
+    Its claim passed only because no lock was running, so the lock it set is simply removed."""
+    db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == throttle_key(identifier), LoginThrottle.failures > 0)
+        .values(failures=LoginThrottle.failures - 1, locked_until=None)
         .execution_options(synchronize_session=False)
     )

@@ -45,7 +45,8 @@ def _checked(
     account: str, password: str, remote_addr: str, client: WuliutongClient | None
 ) -> SisterAccount:
     """The 物流通 account once the sister system accepted its password (attempts counted per
-    account name, case-insensitively, before it is asked)."""
+    account name, case-insensitively, before it is asked; given back when it does not answer,
+    but not when its answer is forged)."""
     name = account.strip()
     throttle_name = f"{PROVIDER}:{name.casefold()}"
     wait = throttle.claim_attempt(throttle_name)
@@ -62,6 +63,7 @@ def _checked(
         raise SisterNotAnswering(NOT_ANSWERING) from None
     except SisterUnavailable as err:
         log.warning("物流通 did not answer: %s", err.reason)
+        throttle.give_back_attempt(throttle_name)  # no password was checked
         raise SisterNotAnswering(NOT_ANSWERING) from None
     if verdict.outcome == DISABLED:
         raise _refused(_l("This 物流通 account is disabled. Please contact 物流通."))
