@@ -1,6 +1,7 @@
 """Coupons through an order's life: issued within their limits, chosen in the estimate, held by
-one order, applied to the bill at packing and at payment, used once, released on cancel; and
-membership tiers bought from the balance, on both databases."""
+one order, applied to the bill at packing and at payment, used once, released on cancel, given
+back when staff cancel the paid order; and membership tiers bought from the balance, on both
+databases."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import coupons, ledger, memberships, order_discounts, payments
+from portal.services import coupons, ledger, memberships, order_discounts, payments, refunds
 from portal.services.coupons import CouponRefused
 from portal.services.errors import ShortOfMoney
 from portal.services.ledger import Line
@@ -246,6 +247,30 @@ def test_cancelling_releases_the_coupon_for_the_next_order(app, shop):  # noqa: 
         second = place_order(user(shop.customer), second_req)
         db.session.commit()
         assert db.session.get(Coupon, cid).holding_order_id == second.id
+
+
+def test_a_paid_order_cancelled_by_staff_gives_its_coupon_back(app, two_bills, make_staff):
+    account, (first, second) = two_bills
+    clerk = make_staff("finance")
+    with app.app_context():
+        cid = give(account.id, template(threshold_fen=0))
+        customer = db.session.get(User, account.id)
+        payments.pay_order(customer, db.session.get(Order, first), "e" * 32, cid)
+        db.session.commit()
+        assert db.session.get(Coupon, cid).used_order_id == first
+        staff = db.session.get(User, clerk.id)
+        refunds.cancel_paid_order(staff, db.session.get(Order, first), "仓库缺货", "f" * 32)
+        db.session.commit()
+        coupon = db.session.get(Coupon, cid)
+        assert (coupon.used_order_id, coupon.used_at, coupon.used_fen) == (None, None, None)
+        assert [c.id for c in coupons.wallet(customer).usable] == [cid]
+        # The cancelled order's bill still shows the discount it was paid with.
+        assert db.session.get(Order, first).refunded_fen == 10_000 - 1000
+        paid = payments.pay_order(customer, db.session.get(Order, second), "a" * 32, cid)
+        db.session.commit()
+        assert paid.amount_fen == 10_000 - 1000
+        assert db.session.get(Coupon, cid).used_order_id == second
+        assert ledger.invariant_problems() == []
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ refund, manual adjustments, buying a membership (with a replay), and the inviter
 their withdrawal, in any order.
 
 After every step the customer's and their inviter's balances are what a plain model of the rules
-says, and no order has more refunded than paid; after every example the whole ledger's
-invariants hold. Each example is a new customer invited by a new inviter, under a 5 % rebate
-rule.
+says, no order has more refunded than paid, and a coupon paid with comes back when staff cancel
+its order; after every example the whole ledger's invariants hold. Each example is a new
+customer invited by a new inviter, under a 5 % rebate rule.
 """
 
 from hypothesis import HealthCheck, settings
@@ -226,7 +226,9 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
                 self.free_coupons.remove(coupon_id)
                 assert db.session.get(Coupon, coupon_id).used_order_id == order_id
             rebate = half_up(due * PERCENT, 100)
-            model.update(status="paid", paid=due, refunded=0, rebate=rebate, reversed=0)
+            model.update(
+                status="paid", paid=due, refunded=0, rebate=rebate, reversed=0, coupon=coupon_id
+            )
             self.inviter_rebate += rebate
 
         @rule()
@@ -298,6 +300,9 @@ def run_machine(app, make_customer, make_staff, insert_orders) -> None:
             self.balance += model["paid"] - model["refunded"]
             model.update(status="cancelled", refunded=model["paid"])
             self.take_back(model)
+            if model["coupon"]:
+                assert db.session.get(Coupon, model["coupon"]).used_order_id is None
+                self.free_coupons.append(model["coupon"])
 
         @rule(amount=st.integers(min_value=1, max_value=20_000), replays=st.integers(1, 2))
         def withdraw(self, amount, replays):

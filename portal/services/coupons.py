@@ -1,7 +1,8 @@
 """Issuing coupons to customers and checking whether one can be used for an order.
 
 A coupon is held by one live order at a time (a conditional UPDATE, with a partial UNIQUE index on
-`holding_order_id` behind it), released when that order is cancelled and used when it is paid.
+`holding_order_id` behind it), released when that order is cancelled and used when it is paid;
+staff cancelling a paid order give it back.
 The per-customer limit is a UNIQUE (template, customer, seq) and the total limit a conditional
 UPDATE of the template's `issued_count`, so both hold when two requests issue at once.
 """
@@ -327,11 +328,23 @@ def used_by(order: Order) -> Coupon | None:
 
 
 def release(order: Order) -> None:
-    """A cancelled (or re-chosen) order lets go of its coupon; a used coupon stays used."""
+    """A cancelled (or re-chosen) order lets go of its coupon; a used one stays used (see
+    give_back)."""
     db.session.execute(
         update(Coupon)
         .where(Coupon.holding_order_id == order.id, Coupon.used_order_id.is_(None))
         .values(holding_order_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def give_back(order: Order) -> None:
+    """A paid order cancelled (and refunded) by staff gives its coupon back to the customer,
+    usable again until it expires."""
+    db.session.execute(
+        update(Coupon)
+        .where(Coupon.used_order_id == order.id)
+        .values(used_order_id=None, used_at=None, used_fen=None)
         .execution_options(synchronize_session=False)
     )
 

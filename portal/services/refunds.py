@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from portal.extensions import db
 from portal.i18n import format_fen
 from portal.models import LedgerEntry, LedgerTransaction, Order, User
-from portal.services import audit, ledger, notifications, rebates
+from portal.services import audit, coupons, ledger, notifications, rebates
 from portal.services.errors import DomainError, ValidationFailed
 from portal.services.ledger import IdempotencyConflict, Line
 from portal.services.order_states import STAFF, TransitionRefused, transition
@@ -176,7 +176,8 @@ def refund(actor: User, order: Order, amount_fen: int, reason: str, key: str) ->
 
 
 def cancel_paid_order(actor: User, order: Order, reason: str, key: str) -> LedgerTransaction | None:
-    """Cancel a paid order for the customer: release its parcels and refund all not yet refunded.
+    """Cancel a paid order for the customer: release its parcels, give its coupon back and
+    refund all not yet refunded.
 
     Returns the refund (None when everything had been refunded before); the same key again
     returns the first refund. Raises ValidationFailed (reason) or TransitionRefused.
@@ -193,6 +194,7 @@ def cancel_paid_order(actor: User, order: Order, reason: str, key: str) -> Ledge
     before = {"status": order.status, "refunded_fen": order.refunded_fen}
     transition(order, "cancelled", actor.id, STAFF, reason)
     release_parcels(order, actor.id)
+    coupons.give_back(order)
     remaining = refundable_fen(order)
     posted = None
     if remaining > 0:
