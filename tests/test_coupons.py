@@ -29,6 +29,7 @@ from portal.services.ledger import Line
 from portal.services.orders import cancel_order, check_order, place_order
 from portal.services.packing import BoxInput, pack_order
 from tests.conftest import run_together
+from tests.helpers import login, soup
 from tests.test_order_service import order_request, shop, split, user  # noqa: F401 (fixture)
 
 
@@ -252,6 +253,8 @@ def test_cancelling_releases_the_coupon_for_the_next_order(app, shop):  # noqa: 
 def test_a_paid_order_cancelled_by_staff_gives_its_coupon_back(app, two_bills, make_staff):
     account, (first, second) = two_bills
     clerk = make_staff("finance")
+    clerk_client = app.test_client()
+    login(clerk_client, clerk)
     with app.app_context():
         cid = give(account.id, template(threshold_fen=0))
         customer = db.session.get(User, account.id)
@@ -259,6 +262,8 @@ def test_a_paid_order_cancelled_by_staff_gives_its_coupon_back(app, two_bills, m
         db.session.commit()
         assert db.session.get(Coupon, cid).used_order_id == first
         staff = db.session.get(User, clerk.id)
+        page = soup(clerk_client.get(f"/ops/orders/{first}/cancel-refund"))
+        assert page.find(attrs={"data-testid": "cancel-refund-coupon"}) is not None
         refunds.cancel_paid_order(staff, db.session.get(Order, first), "仓库缺货", "f" * 32)
         db.session.commit()
         coupon = db.session.get(Coupon, cid)

@@ -303,6 +303,7 @@ def test_cancelling_a_paid_order_releases_parcels_and_refunds_everything(app, pa
     confirm = soup(client.get(link["href"]))
     assert confirm.select_one("[data-testid=cancel-refund-amount]")["data-fen"] == str(BILL)
     assert confirm.select_one("[data-testid=confirm-cancel-refund]")
+    assert confirm.select_one("[data-testid=cancel-refund-coupon]") is None  # paid without one
 
     response = cancel_http(client, order_id)
     assert response.status_code == 303
