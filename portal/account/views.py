@@ -1,6 +1,8 @@
 """The customer's account: profile, password, mobile number and the WeChat link (the 物流通
 link is in account/wuliutong.py)."""
 
+from collections.abc import Callable
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required, login_user
@@ -14,6 +16,7 @@ from portal.gateways.wechat_config import flow_for
 from portal.gateways.wechat_config import is_enabled as wechat_enabled
 from portal.gateways.wuliutong_config import is_enabled as wuliutong_enabled
 from portal.htmx import hx_redirect, page_or_partial
+from portal.models import User
 from portal.security import safe_next
 from portal.services import accounts, login_methods, wechat_login, wuliutong_login
 from portal.services.errors import DomainError
@@ -132,16 +135,22 @@ def wechat_bind():
     return begin_wechat("bind", flow, url_for("account.index"), user_id=current_user.id)
 
 
-@bp.route("/wechat/unbind", methods=["POST"])
-@login_required
-def wechat_unbind():
-    """Remove the WeChat link, if the account can still log in another way."""
+def unlink(unbind: Callable[[User], None], done: str):
+    """Run an unbind service for the current user: back to the account page, with the refusal
+    (422) or `done` in the flash."""
     try:
-        wechat_login.unbind_wechat(current_user)
+        unbind(current_user)
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "error")
         return account_page(422)
     db.session.commit()
-    flash(_("WeChat is no longer linked to your account."), "success")
+    flash(done, "success")
     return hx_redirect(url_for("account.index"))
+
+
+@bp.route("/wechat/unbind", methods=["POST"])
+@login_required
+def wechat_unbind():
+    """Remove the WeChat link, if the account can still log in another way."""
+    return unlink(wechat_login.unbind_wechat, _("WeChat is no longer linked to your account."))

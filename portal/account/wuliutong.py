@@ -6,7 +6,7 @@ from flask_login import current_user, fresh_login_required, login_required
 
 from portal.account import bp
 from portal.account.forms import WuliutongBindForm
-from portal.account.views import account_page
+from portal.account.views import unlink
 from portal.extensions import db
 from portal.forms import add_error
 from portal.gateways.wuliutong_config import is_enabled
@@ -51,12 +51,6 @@ def wuliutong_bind():
 @login_required
 def wuliutong_unbind():
     """Remove the 物流通 link, if the account can still log in another way."""
-    try:
-        wuliutong_login.unbind_wuliutong(current_user)
-    except DomainError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-        return account_page(422)
-    db.session.commit()
-    flash(_("物流通 is no longer linked to your account."), "success")
-    return hx_redirect(url_for("account.index"))
+    return unlink(
+        wuliutong_login.unbind_wuliutong, _("物流通 is no longer linked to your account.")
+    )
