@@ -269,7 +269,7 @@ def test_a_paid_order_cancelled_by_staff_gives_its_coupon_back(app, two_bills, m
         coupon = db.session.get(Coupon, cid)
         assert (coupon.used_order_id, coupon.used_at, coupon.used_fen) == (None, None, None)
         assert [c.id for c in coupons.wallet(customer).usable] == [cid]
-        # The cancelled order's bill still shows the discount it was paid with.
+        # The refund is what was paid: the bill less the coupon's discount.
         assert db.session.get(Order, first).refunded_fen == 10_000 - 1000
         paid = payments.pay_order(customer, db.session.get(Order, second), "a" * 32, cid)
         db.session.commit()

@@ -140,7 +140,7 @@ def test_a_customer_unlinks_their_wuliutong_account(app, client, make_customer):
     assert unlinked.status_code == 303 and links(app) == []
     page = soup(client.get("/account/"))
     assert page.find(attrs={"data-testid": "login-method-wuliutong"})["data-present"] == "no"
-    assert "物流通" in page.find(id="flash").get_text()
+    assert "物流通已与你的账户解除关联" in page.find(id="flash").get_text()
     # The 物流通 login no longer opens this account: it makes a new one, as a first login does.
     post(client, "/auth/logout")
     assert log_in(client).status_code == 303
